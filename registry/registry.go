@@ -1,5 +1,7 @@
 // Package registry serves the OCI distribution-spec v1.1 HTTP API over a
-// storage.Store.
+// storage.Store: one file per resource (blobs, uploads, manifests, tags,
+// catalog, referrers), the error mapping in errors.go and the middleware in
+// middleware.go. Handlers return errors; errcode.Write sends them.
 package registry
 
 import (
@@ -7,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/berthhq/berth/registry/errcode"
 	"github.com/berthhq/berth/storage"
+	"github.com/gorilla/mux"
 )
 
 type options struct {
@@ -21,8 +25,31 @@ type Option func(*options)
 // WithLogger sets the request logger; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
-// WithDeleteEnabled allows DELETE of manifests, tags and blobs.
+// WithDeleteEnabled allows DELETE of manifests, tags and blobs. Without it
+// they answer 405 UNSUPPORTED.
 func WithDeleteEnabled(on bool) Option { return func(o *options) { o.deleteEnabled = on } }
+
+// api holds what every handler needs.
+type api struct {
+	store *storage.Store
+	options
+}
+
+// handlerFunc is an HTTP handler that returns its failure instead of
+// writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (a *api) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			apiErr := toAPIError(err)
+			if apiErr.Code == errcode.Unknown {
+				a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			errcode.Write(w, apiErr)
+		}
+	})
+}
 
 // New returns the HTTP handler for the distribution API (/v2/...) and
 // /healthz, serving content from store.
@@ -30,9 +57,75 @@ func New(store *storage.Store, opts ...Option) (http.Handler, error) {
 	if store == nil {
 		return nil, errors.New("registry: nil store")
 	}
-	o := options{log: slog.New(slog.DiscardHandler)}
+	a := &api{store: store, options: options{log: slog.New(slog.DiscardHandler)}}
 	for _, opt := range opts {
-		opt(&o)
+		opt(&a.options)
 	}
-	return nil, errors.New("registry: not implemented yet")
+	return a.middleware(a.routes()), nil
+}
+
+// nameRE matches any candidate repository name in a route; handlers check
+// it against the spec's grammar so that a bad name is NAME_INVALID rather
+// than a bare 404.
+const nameRE = `{name:[^?#]+?}`
+
+func (a *api) routes() http.Handler {
+	m := mux.NewRouter()
+	m.StrictSlash(false)
+	m.Handle("/healthz", http.HandlerFunc(healthz)).Methods(http.MethodGet, http.MethodHead)
+	m.Handle("/v2/", a.wrap(a.base)).Methods(http.MethodGet, http.MethodHead)
+	m.Handle("/v2", a.wrap(a.base)).Methods(http.MethodGet, http.MethodHead)
+	m.Handle("/v2/_catalog", a.wrap(a.catalog)).Methods(http.MethodGet)
+
+	v2 := m.PathPrefix("/v2").Subrouter()
+	v2.Handle("/"+nameRE+"/tags/list", a.wrap(a.tagsList)).Methods(http.MethodGet)
+	v2.Handle("/"+nameRE+"/manifests/{reference}", a.wrap(a.getManifest)).Methods(http.MethodGet, http.MethodHead)
+	v2.Handle("/"+nameRE+"/manifests/{reference}", a.wrap(a.putManifest)).Methods(http.MethodPut)
+	v2.Handle("/"+nameRE+"/manifests/{reference}", a.wrap(a.deleteManifest)).Methods(http.MethodDelete)
+	v2.Handle("/"+nameRE+"/blobs/uploads/", a.wrap(a.startUpload)).Methods(http.MethodPost)
+	v2.Handle("/"+nameRE+"/blobs/uploads", a.wrap(a.startUpload)).Methods(http.MethodPost)
+	v2.Handle("/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(a.uploadStatus)).Methods(http.MethodGet)
+	v2.Handle("/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(a.patchUpload)).Methods(http.MethodPatch)
+	v2.Handle("/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(a.putUpload)).Methods(http.MethodPut)
+	v2.Handle("/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(a.cancelUpload)).Methods(http.MethodDelete)
+	v2.Handle("/"+nameRE+"/blobs/{digest}", a.wrap(a.getBlob)).Methods(http.MethodGet, http.MethodHead)
+	v2.Handle("/"+nameRE+"/blobs/{digest}", a.wrap(a.deleteBlob)).Methods(http.MethodDelete)
+	v2.Handle("/"+nameRE+"/referrers/{digest}", a.wrap(a.referrers)).Methods(http.MethodGet)
+
+	m.NotFoundHandler = a.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return errcode.New(errcode.NameUnknown, "no such endpoint").WithStatus(http.StatusNotFound)
+	})
+	m.MethodNotAllowedHandler = a.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return errcode.New(errcode.Unsupported, r.Method+" is not allowed here")
+	})
+	return m
+}
+
+// base answers the API version check.
+func (a *api) base(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write([]byte("{}"))
+	}
+	return nil
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// repo returns the repository named in the route, or NAME_INVALID.
+func (a *api) repo(r *http.Request) (*storage.Repository, error) {
+	return a.store.Repository(mux.Vars(r)["name"])
+}
+
+// requireDelete fails with UNSUPPORTED when deletes are disabled.
+func (a *api) requireDelete() error {
+	if !a.deleteEnabled {
+		return errcode.New(errcode.Unsupported, "deletes are disabled on this registry")
+	}
+	return nil
 }

@@ -15,8 +15,9 @@ import (
 // in memory: any number of Stores (in one or many processes) may share a
 // driver's data.
 type Store struct {
-	d   driver.Driver
-	log *slog.Logger
+	d    driver.Driver
+	log  *slog.Logger
+	meta *metaCache
 }
 
 // Option configures a Store.
@@ -30,7 +31,7 @@ func New(d driver.Driver, opts ...Option) (*Store, error) {
 	if d == nil {
 		return nil, errors.New("storage: nil driver")
 	}
-	s := &Store{d: d, log: slog.New(slog.DiscardHandler)}
+	s := &Store{d: d, log: slog.New(slog.DiscardHandler), meta: newMetaCache(8192)}
 	for _, o := range opts {
 		o(s)
 	}

@@ -1,0 +1,38 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/berthhq/berth/storage/driver"
+)
+
+// Catalog returns up to n repository names in lexical order, starting after
+// last (n < 0: all), and whether more follow. A repository is a directory
+// under repositories/ that holds a _manifests directory, as in registry:2.
+func (s *Store) Catalog(ctx context.Context, last string, n int) ([]string, bool, error) {
+	var names []string
+	root := reposPath()
+	err := s.d.Walk(ctx, root, func(fi driver.FileInfo) error {
+		if !fi.IsDir() {
+			return nil
+		}
+		base := path.Base(fi.Path())
+		if !strings.HasPrefix(base, "_") {
+			return nil
+		}
+		if base == "_manifests" {
+			names = append(names, strings.TrimPrefix(path.Dir(fi.Path()), root+"/"))
+		}
+		return driver.ErrSkipDir
+	})
+	if err != nil && !errors.Is(err, driver.ErrNotFound) {
+		return nil, false, err
+	}
+	sort.Strings(names)
+	page, more := paginate(names, last, n)
+	return page, more, nil
+}

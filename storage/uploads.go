@@ -1,0 +1,226 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"regexp"
+	"time"
+
+	"github.com/berthhq/berth/storage/driver"
+	"github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// uploadIDRegexp matches the UUIDs registry:2 and Berth use as upload IDs.
+var uploadIDRegexp = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// Upload is a blob upload session. All of its state (the bytes received,
+// the start time and the running sha256 state) lives in the driver, so any
+// process sharing the driver can continue it. An Upload value holds no
+// state beyond its identity; it is cheap to recreate per request.
+type Upload struct {
+	r         *Repository
+	id        string
+	startedAt time.Time
+}
+
+// NewUpload starts an upload session in the repository.
+func (r *Repository) NewUpload(ctx context.Context) (*Upload, error) {
+	id, err := newUUID()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	if err := r.s.d.PutContent(ctx, uploadStartedAtPath(r.name, id), []byte(now.Format(time.RFC3339))); err != nil {
+		return nil, err
+	}
+	return &Upload{r: r, id: id, startedAt: now}, nil
+}
+
+// Upload returns the session id, failing with ErrBlobUploadUnknown when
+// there is none (never started, finished, cancelled or purged).
+func (r *Repository) Upload(ctx context.Context, id string) (*Upload, error) {
+	if !uploadIDRegexp.MatchString(id) {
+		return nil, fmt.Errorf("%w: %q", ErrBlobUploadUnknown, id)
+	}
+	b, err := r.s.d.GetContent(ctx, uploadStartedAtPath(r.name, id))
+	if errors.Is(err, driver.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrBlobUploadUnknown, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	started, err := time.Parse(time.RFC3339, string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: corrupt start time: %v", ErrBlobUploadInvalid, id, err)
+	}
+	return &Upload{r: r, id: id, startedAt: started}, nil
+}
+
+// ID returns the session's identifier.
+func (u *Upload) ID() string { return u.id }
+
+// StartedAt returns when the session began.
+func (u *Upload) StartedAt() time.Time { return u.startedAt }
+
+// Size returns the number of bytes received so far.
+func (u *Upload) Size(ctx context.Context) (int64, error) {
+	fi, err := u.r.s.d.Stat(ctx, uploadDataPath(u.r.name, u.id))
+	if errors.Is(err, driver.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// Append streams body onto the end of the upload and returns the new size.
+// With start >= 0 the chunk must begin exactly at the current size, or
+// Append fails with a *RangeError and writes nothing. When body fails
+// midway (a client that drops), the bytes that did arrive are kept and
+// counted, so the client can resume from the size GET reports.
+func (u *Upload) Append(ctx context.Context, body io.Reader, start int64) (int64, error) {
+	size, _, err := u.append(ctx, body, start, true)
+	return size, err
+}
+
+func (u *Upload) append(ctx context.Context, body io.Reader, start int64, persist bool) (int64, hash.Hash, error) {
+	size, err := u.Size(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if start >= 0 && start != size {
+		return size, nil, &RangeError{Start: start, Size: size}
+	}
+	h, err := u.loadHash(ctx, size)
+	if err != nil {
+		return size, nil, err
+	}
+	w, err := u.r.s.d.Writer(ctx, uploadDataPath(u.r.name, u.id), size > 0)
+	if err != nil {
+		return size, nil, err
+	}
+	defer w.Close()
+	n, copyErr := copyHashed(w, h, body)
+	if isWriteError(copyErr) {
+		// The hash saw bytes that may not be stored: keep the old state
+		// and let the next request rehash whatever did reach the driver.
+		return size, nil, copyErr
+	}
+	if err := w.Commit(ctx); err != nil {
+		return size, nil, err
+	}
+	newSize := size + n
+	if persist && n > 0 {
+		if err := u.saveHash(ctx, h, size, newSize); err != nil {
+			return newSize, nil, err
+		}
+	}
+	if copyErr != nil {
+		return newSize, nil, fmt.Errorf("%w: %s: reading body: %v", ErrBlobUploadInvalid, u.id, copyErr)
+	}
+	return newSize, h, nil
+}
+
+// Commit appends body (which may be empty), checks the whole upload against
+// d, and moves it into the content store, linked into the repository. On a
+// mismatch it fails with ErrDigestMismatch and the upload is discarded.
+func (u *Upload) Commit(ctx context.Context, d digest.Digest, body io.Reader) (v1.Descriptor, error) {
+	if err := checkDigest(d); err != nil {
+		return v1.Descriptor{}, err
+	}
+	size, h, err := u.append(ctx, body, -1, false)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	got, err := u.digest(ctx, d.Algorithm(), h)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	if got != d {
+		u.Cancel(context.WithoutCancel(ctx))
+		return v1.Descriptor{}, fmt.Errorf("%w: upload %s is %s, not %s", ErrDigestMismatch, u.id, got, d)
+	}
+	s, data := u.r.s, uploadDataPath(u.r.name, u.id)
+	if _, err := s.d.Stat(ctx, blobDataPath(d)); errors.Is(err, driver.ErrNotFound) {
+		if err := s.d.Move(ctx, data, blobDataPath(d)); err != nil {
+			return v1.Descriptor{}, err
+		}
+	} else if err != nil {
+		return v1.Descriptor{}, err
+	}
+	if err := u.r.linkBlob(ctx, d); err != nil {
+		return v1.Descriptor{}, err
+	}
+	if err := s.d.Delete(ctx, uploadPath(u.r.name, u.id)); err != nil && !errors.Is(err, driver.ErrNotFound) {
+		s.log.Warn("removing finished upload", "repository", u.r.name, "upload", u.id, "err", err)
+	}
+	return v1.Descriptor{MediaType: "application/octet-stream", Digest: d, Size: size}, nil
+}
+
+// Cancel discards the upload and everything it received.
+func (u *Upload) Cancel(ctx context.Context) error {
+	err := u.r.s.d.Delete(ctx, uploadPath(u.r.name, u.id))
+	if errors.Is(err, driver.ErrNotFound) {
+		return fmt.Errorf("%w: %s", ErrBlobUploadUnknown, u.id)
+	}
+	return err
+}
+
+// PutBlob stores body as the blob d in one request (a monolithic upload).
+func (r *Repository) PutBlob(ctx context.Context, d digest.Digest, body io.Reader) (v1.Descriptor, error) {
+	if err := checkDigest(d); err != nil {
+		return v1.Descriptor{}, err
+	}
+	u, err := r.NewUpload(ctx)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	desc, err := u.Commit(ctx, d, body)
+	if err != nil {
+		u.Cancel(context.WithoutCancel(ctx))
+	}
+	return desc, err
+}
+
+// digest returns the upload's digest under alg: from the running sha256
+// state when it has one, otherwise by reading the data back.
+func (u *Upload) digest(ctx context.Context, alg digest.Algorithm, h hash.Hash) (digest.Digest, error) {
+	if alg == digest.SHA256 && h != nil {
+		return digest.NewDigest(alg, h), nil
+	}
+	h = alg.Hash()
+	if err := u.rehash(ctx, h, 0); err != nil {
+		return "", err
+	}
+	return digest.NewDigest(alg, h), nil
+}
+
+// rehash feeds the upload's data from offset to its end into h.
+func (u *Upload) rehash(ctx context.Context, h hash.Hash, offset int64) error {
+	rc, err := u.r.s.d.Reader(ctx, uploadDataPath(u.r.name, u.id), offset)
+	if errors.Is(err, driver.ErrNotFound) && offset == 0 {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(h, rc)
+	return err
+}
+
+func newUUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
+}
