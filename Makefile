@@ -1,0 +1,52 @@
+# Berth build, lint and test entry points. `make test` is what CI runs
+# (.ci/run); it installs the tools it needs into .tools/bin first.
+
+GO ?= go
+TOOLS := $(CURDIR)/.tools/bin
+export PATH := $(TOOLS):$(PATH)
+
+# Extra flags for the end-to-end run, e.g. E2E_FLAGS='-run TestCrane -v'.
+E2E_FLAGS ?=
+E2E_TIMEOUT ?= 15m
+
+.PHONY: all build run test unit e2e bench lint check-imports tools clean
+
+all: build
+
+build:
+	$(GO) build -o bin/registry ./cmd/registry
+	@if [ -d cmd/ctl ]; then echo "$(GO) build -o bin/ctl ./cmd/ctl"; $(GO) build -o bin/ctl ./cmd/ctl; fi
+
+run: build
+	bin/registry serve
+
+# Everything CI checks, cheapest first.
+test: lint check-imports unit e2e
+
+unit:
+	$(GO) test ./...
+
+# The end-to-end suite (test/e2e, build tag e2e) builds bin/registry itself
+# and starts the registry, the Distribution registry and a private dockerd
+# (scripts/dockerd.sh) as it needs them. E2E_REGISTRY=distribution runs it
+# against Distribution instead of Berth.
+e2e: tools
+	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ./test/e2e/...
+
+bench:
+	$(GO) run ./bench
+
+lint: tools
+	@echo "gofmt -l ."; out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags e2e ./...
+	$(TOOLS)/staticcheck -tags e2e ./...
+
+# DESIGN.md's import rules, checked with `go list -deps`.
+check-imports:
+	$(GO) test -count=1 ./internal/importcheck/
+
+tools:
+	scripts/install-tools.sh
+
+clean:
+	rm -rf bin
