@@ -13,10 +13,13 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 )
 
 // PathRegexp matches every valid driver path; "/" is the root directory.
+// CheckPath additionally rejects "." and ".." components, which the regexp
+// cannot express, so that no path can climb out of a driver's root.
 var PathRegexp = regexp.MustCompile(`^/$|^(/[A-Za-z0-9._:-]+)+$`)
 
 // Driver is the storage backend. Every method takes a context first and
@@ -160,10 +163,16 @@ func (e *InvalidOffsetError) Error() string {
 	return fmt.Sprintf("%s: invalid offset %d for %s", e.Driver, e.Offset, e.Path)
 }
 
-// CheckPath returns an InvalidPathError when path is not a valid driver path.
+// CheckPath returns an InvalidPathError when path is not a valid driver path:
+// it must match PathRegexp and have no "." or ".." component.
 func CheckPath(driver, path string) error {
 	if !PathRegexp.MatchString(path) {
 		return &InvalidPathError{Path: path, Driver: driver}
+	}
+	for _, c := range strings.Split(path[1:], "/") {
+		if c == "." || c == ".." {
+			return &InvalidPathError{Path: path, Driver: driver}
+		}
 	}
 	return nil
 }
