@@ -1,0 +1,145 @@
+package config
+
+import "fmt"
+
+// Schema constructors.
+
+func sec(keys map[string]*node) *node { return &node{kind: section, keys: keys} }
+
+func val(parse func(name, value string) error) *node { return &node{kind: leaf, parse: parse} }
+
+func ignore(note string) *node { return &node{kind: ignored, note: note} }
+
+func reject(note string) *node { return &node{kind: rejected, note: note} }
+
+const (
+	noAuth   = "authentication is not supported yet, and Berth will not serve without the authentication this configures; remove the auth section to serve anonymously"
+	noProxy  = "the pull-through cache (proxy) is not supported yet"
+	noSecret = "not needed: Berth keeps upload state in storage, not in signed tokens"
+)
+
+// schema returns every key of a registry:2 version 0.1 configuration that
+// Berth knows, bound to l's Config. Keys missing here are errors.
+func (l *loader) schema() *node {
+	c := l.cfg
+	return sec(map[string]*node{
+		"version": {kind: leaf, fileOnly: true, parse: func(name, value string) error {
+			l.versionSet = true
+			return str(&c.Version, checkVersion)(name, value)
+		}},
+		"loglevel": val(func(name, value string) error {
+			l.warnf("%s: deprecated; use log.level", name)
+			return enum(&l.legacyLevel, "debug", "info", "warn", "error")(name, value)
+		}),
+		"log":     l.logSchema(),
+		"storage": l.storageSchema(),
+		"http":    l.httpSchema(),
+		"auth": {kind: section, choices: []string{"htpasswd", "token", "silly"}, keys: map[string]*node{
+			"htpasswd": reject(noAuth),
+			"token":    reject(noAuth),
+			"silly":    reject(noAuth),
+		}},
+		"proxy":         reject(noProxy),
+		"middleware":    ignore("middleware is not supported"),
+		"reporting":     ignore("error reporting (bugsnag, newrelic) is not supported"),
+		"notifications": ignore("notifications are not supported"),
+		"redis":         ignore("Berth does not use redis"),
+		"health":        ignore("health checks are not configurable; GET /healthz reports health"),
+		"catalog":       ignore("the catalog page size is not configurable"),
+		"validation":    ignore("manifest URL validation is not supported"),
+		"compatibility": ignore("schema1 manifests are not supported"),
+		"policy":        ignore("repository policies are not supported"),
+	})
+}
+
+func (l *loader) logSchema() *node {
+	c := &l.cfg.Log
+	return sec(map[string]*node{
+		"level": val(func(name, value string) error {
+			l.levelSet = true
+			return enum(&c.Level, "debug", "info", "warn", "error")(name, value)
+		}),
+		"formatter": val(func(name, value string) error {
+			if err := enum(&c.Formatter, "text", "json", "logstash")(name, value); err != nil {
+				return err
+			}
+			if c.Formatter == "logstash" {
+				l.warnf("%s: logstash is written as json", name)
+				c.Formatter = "json"
+			}
+			return nil
+		}),
+		"fields":       {kind: mapping, decode: fields(&c.Fields)},
+		"accesslog":    ignore("Berth writes no separate access log"),
+		"hooks":        ignore("log hooks are not supported"),
+		"reportcaller": ignore("caller reporting is not supported"),
+	})
+}
+
+func (l *loader) storageSchema() *node {
+	s := &l.cfg.Storage
+	p := &s.Maintenance.UploadPurging
+	drivers := map[string]*node{
+		"filesystem": {kind: section, driver: DriverFilesystem, keys: map[string]*node{
+			"rootdirectory": val(str(&s.Filesystem.RootDirectory, checkNotEmpty)),
+			"maxthreads":    ignore("Berth does not limit filesystem threads"),
+		}},
+		"inmemory": {kind: section, driver: DriverInMemory, keys: map[string]*node{}},
+		"s3":       reject("s3 storage is not supported yet"),
+	}
+	for _, name := range []string{"azure", "gcs", "swift", "oss"} {
+		drivers[name] = reject(fmt.Sprintf("%s storage is not supported; use filesystem", name))
+	}
+	keys := map[string]*node{
+		"delete": sec(map[string]*node{"enabled": val(boolean(&s.Delete.Enabled))}),
+		"maintenance": sec(map[string]*node{
+			"uploadpurging": sec(map[string]*node{
+				"enabled":  val(boolean(&p.Enabled)),
+				"age":      val(duration(&p.Age)),
+				"interval": val(duration(&p.Interval)),
+				"dryrun":   val(boolean(&p.DryRun)),
+			}),
+			"readonly": sec(map[string]*node{"enabled": val(func(name, value string) error {
+				if on, err := parseBool(value); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				} else if on {
+					return fmt.Errorf("%s: read-only mode is not supported yet; remove it or set false", name)
+				}
+				return nil
+			})}),
+		}),
+		"cache":    ignore("Berth keeps no blob descriptor cache"),
+		"redirect": ignore("Berth serves blobs itself and never redirects"),
+		"tag":      ignore("tag lookup concurrency is not configurable"),
+	}
+	choices := []string{"filesystem", "inmemory", "s3", "azure", "gcs", "swift", "oss"}
+	for _, name := range choices {
+		keys[name] = drivers[name]
+	}
+	return &node{kind: section, keys: keys, choices: choices}
+}
+
+func (l *loader) httpSchema() *node {
+	h := &l.cfg.HTTP
+	return sec(map[string]*node{
+		"addr":         val(str(&h.Addr, checkAddr)),
+		"net":          val(str(&h.Net, checkNet)),
+		"host":         val(str(&h.Host, checkHost)),
+		"draintimeout": val(duration(&h.DrainTimeout)),
+		"headers":      {kind: mapping, decode: headers(&h.Headers)},
+		"tls": sec(map[string]*node{
+			"certificate":  val(str(&h.TLS.Certificate, nil)),
+			"key":          val(str(&h.TLS.Key, nil)),
+			"minimumtls":   val(str(&h.TLS.MinimumTLS, checkMinTLS)),
+			"ciphersuites": ignore("Go's default cipher suites are used"),
+			"clientcas":    reject("client certificate authentication is not supported yet, and Berth will not serve without it; remove clientcas to accept any client"),
+			"letsencrypt":  reject("Let's Encrypt is not supported; set http.tls.certificate and http.tls.key"),
+		}),
+		"prefix":       ignore("Berth serves the API at /v2/ only"),
+		"secret":       ignore(noSecret),
+		"relativeurls": ignore("Location URLs are not configurable"),
+		"debug":        ignore("the debug server is not supported"),
+		"http2":        ignore("HTTP/2 is negotiated over TLS as Go's server does"),
+		"h2c":          ignore("cleartext HTTP/2 is not supported"),
+	})
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Validate checks c as Load would, so that a Config built or changed in code
+// gets the same checks. The error joins one error per problem, each starting
+// with the YAML key path it concerns.
+func (c *Config) Validate() error {
+	var errs []error
+	check := func(key string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+		}
+	}
+	check("version", checkVersion(c.Version))
+	check("log.level", checkEnum(c.Log.Level, "debug", "info", "warn", "error"))
+	check("log.formatter", checkEnum(c.Log.Formatter, "text", "json"))
+	for k := range c.Log.Fields {
+		if k == "" {
+			check("log.fields", errors.New("empty field name"))
+		}
+	}
+	errs = append(errs, c.Storage.validate()...)
+	errs = append(errs, c.HTTP.validate()...)
+	return errors.Join(errs...)
+}
+
+func (s *Storage) validate() []error {
+	var errs []error
+	switch s.Driver {
+	case DriverFilesystem:
+		if s.Filesystem.RootDirectory == "" {
+			errs = append(errs, errors.New("storage.filesystem.rootdirectory: required"))
+		}
+	case DriverInMemory:
+	case "":
+		errs = append(errs, errors.New("storage: no driver configured; add storage.filesystem.rootdirectory (or set REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY)"))
+	default:
+		errs = append(errs, fmt.Errorf("storage: %q is not one of filesystem, inmemory", s.Driver))
+	}
+	if p := s.Maintenance.UploadPurging; p.Enabled {
+		if p.Age <= 0 {
+			errs = append(errs, errors.New("storage.maintenance.uploadpurging.age: must be positive when purging is enabled"))
+		}
+		if p.Interval <= 0 {
+			errs = append(errs, errors.New("storage.maintenance.uploadpurging.interval: must be positive when purging is enabled"))
+		}
+	}
+	return errs
+}
+
+func (h *HTTP) validate() []error {
+	var errs []error
+	check := func(key string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+		}
+	}
+	check("http.addr", checkAddr(h.Addr))
+	check("http.net", checkNet(h.Net))
+	if h.Host != "" {
+		check("http.host", checkHost(h.Host))
+	}
+	if h.DrainTimeout < 0 {
+		check("http.draintimeout", errors.New("must not be negative"))
+	}
+	switch {
+	case h.TLS.Certificate != "" && h.TLS.Key == "":
+		check("http.tls.key", errors.New("required when http.tls.certificate is set"))
+	case h.TLS.Key != "" && h.TLS.Certificate == "":
+		check("http.tls.certificate", errors.New("required when http.tls.key is set"))
+	}
+	check("http.tls.minimumtls", checkMinTLS(h.TLS.MinimumTLS))
+	for k, vs := range h.Headers {
+		check("http.headers", checkHeaderName(k))
+		for _, v := range vs {
+			check("http.headers."+k, checkHeaderValue(v))
+		}
+	}
+	return errs
+}
