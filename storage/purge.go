@@ -1,0 +1,68 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/berthhq/berth/storage/driver"
+)
+
+// PurgeUploads removes upload sessions started before olderThan in every
+// repository, as registry:2's uploadpurging does, and returns how many it
+// removed (or, with dryRun, would remove). A session without a readable
+// start time is judged by its directory's modification time.
+func (s *Store) PurgeUploads(ctx context.Context, olderThan time.Time, dryRun bool) (int, error) {
+	var stale []string
+	root := reposPath()
+	err := s.d.Walk(ctx, root, func(fi driver.FileInfo) error {
+		if !fi.IsDir() {
+			return nil
+		}
+		base := path.Base(fi.Path())
+		if !strings.HasPrefix(base, "_") {
+			return nil
+		}
+		if base == "_uploads" {
+			ids, err := s.d.List(ctx, fi.Path())
+			if err != nil && !errors.Is(err, driver.ErrNotFound) {
+				return err
+			}
+			for _, dir := range ids {
+				if s.uploadStartedBefore(ctx, dir, olderThan) {
+					stale = append(stale, dir)
+				}
+			}
+		}
+		return driver.ErrSkipDir
+	})
+	if err != nil && !errors.Is(err, driver.ErrNotFound) {
+		return 0, err
+	}
+	if dryRun {
+		return len(stale), nil
+	}
+	removed := 0
+	for _, dir := range stale {
+		if err := s.d.Delete(ctx, dir); err != nil && !errors.Is(err, driver.ErrNotFound) {
+			return removed, err
+		}
+		removed++
+	}
+	if removed > 0 {
+		s.log.Info("purged stale uploads", "count", removed, "older_than", olderThan)
+	}
+	return removed, nil
+}
+
+func (s *Store) uploadStartedBefore(ctx context.Context, dir string, t time.Time) bool {
+	if b, err := s.d.GetContent(ctx, path.Join(dir, "startedat")); err == nil {
+		if started, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b))); err == nil {
+			return started.Before(t)
+		}
+	}
+	fi, err := s.d.Stat(ctx, dir)
+	return err == nil && fi.ModTime().Before(t)
+}
