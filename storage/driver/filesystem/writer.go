@@ -51,7 +51,7 @@ func (d *Driver) Writer(ctx context.Context, p string, append bool) (driver.File
 		f.Close()
 		return nil, d.pathErr("writer", p, err)
 	}
-	return &fileWriter{d: d, path: p, f: f, size: size}, nil
+	return &fileWriter{d: d, path: p, f: f, size: size, synced: size}, nil
 }
 
 // fileWriter writes one file. It is not safe for concurrent use.
@@ -60,9 +60,15 @@ type fileWriter struct {
 	path string
 	f    *os.File
 	size int64
+	// synced is the offset up to which writeback has been started.
+	synced int64
 
 	closed, committed, cancelled bool
 }
+
+// writebackChunk is how many dirty bytes a writer lets pile up before it
+// starts their writeback.
+const writebackChunk = 16 << 20
 
 var (
 	_ driver.FileWriter = (*fileWriter)(nil)
@@ -78,6 +84,10 @@ func (w *fileWriter) Write(b []byte) (int, error) {
 	w.size += int64(n)
 	if err != nil {
 		return n, w.d.pathErr("write", w.path, err)
+	}
+	if w.size-w.synced >= writebackChunk {
+		startWriteback(w.f, w.synced, w.size-w.synced)
+		w.synced = w.size
 	}
 	return n, nil
 }
