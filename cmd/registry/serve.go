@@ -65,13 +65,23 @@ func runServe(ctx context.Context, args, env []string, stderr io.Writer) int {
 }
 
 // serve wires cfg into a server, listens and serves until ctx ends, then
-// shuts down gracefully.
+// shuts down gracefully. Upload purging runs alongside when enabled.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	h, err := newHandler(cfg, log)
+	d, err := newDriver(cfg.Storage, log)
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(cfg.HTTP, h, log)
+	store, err := storage.New(d, storage.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	h, err := registry.New(store,
+		registry.WithLogger(log),
+		registry.WithDeleteEnabled(cfg.Storage.Delete.Enabled))
+	if err != nil {
+		return err
+	}
+	srv, err := newServer(cfg.HTTP, withHeaders(h, cfg.HTTP.Headers), log)
 	if err != nil {
 		return err
 	}
@@ -81,26 +91,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", srv.TLSConfig != nil,
 		"storage", string(cfg.Storage.Driver), "delete", cfg.Storage.Delete.Enabled)
-	return runServer(ctx, srv, ln, cfg.HTTP.DrainTimeout, log)
-}
 
-// newHandler builds the storage driver, the store and the API handler.
-func newHandler(cfg *config.Config, log *slog.Logger) (http.Handler, error) {
-	d, err := newDriver(cfg.Storage, log)
-	if err != nil {
-		return nil, err
+	if p := cfg.Storage.Maintenance.UploadPurging; p.Enabled {
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			purgeUploads(pctx, store.PurgeUploads, p, purgeJitter(p.Interval), log)
+		}()
+		defer func() { stop(); <-done }()
 	}
-	store, err := storage.New(d, storage.WithLogger(log))
-	if err != nil {
-		return nil, err
-	}
-	h, err := registry.New(store,
-		registry.WithLogger(log),
-		registry.WithDeleteEnabled(cfg.Storage.Delete.Enabled))
-	if err != nil {
-		return nil, err
-	}
-	return withHeaders(h, cfg.HTTP.Headers), nil
+	return runServer(ctx, srv, ln, cfg.HTTP.DrainTimeout, log)
 }
 
 // newDriver returns the storage driver cfg selects.

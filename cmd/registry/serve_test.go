@@ -228,3 +228,42 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+func TestPurgeUploads(t *testing.T) {
+	type call struct {
+		olderThan time.Time
+		dryRun    bool
+	}
+	calls := make(chan call, 10)
+	purge := func(ctx context.Context, olderThan time.Time, dryRun bool) (int, error) {
+		calls <- call{olderThan, dryRun}
+		return 1, nil
+	}
+	cfg := config.UploadPurging{Enabled: true, Age: time.Hour, Interval: 10 * time.Millisecond, DryRun: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		purgeUploads(ctx, purge, cfg, 0, discard())
+	}()
+	for i := range 3 {
+		select {
+		case c := <-calls:
+			if !c.dryRun || c.olderThan.Before(start.Add(-cfg.Age)) || c.olderThan.After(time.Now().Add(-cfg.Age)) {
+				t.Errorf("call %d: %+v, want dry run of uploads older than %v", i, c, cfg.Age)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("purge called %d times in 5s, want 3", i)
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("purgeUploads did not return after its context ended")
+	}
+	if j := purgeJitter(time.Minute); j < 0 || j >= time.Minute {
+		t.Errorf("purgeJitter(1m) = %v", j)
+	}
+}
