@@ -1,0 +1,274 @@
+// Command bench compares Berth's registry with the CNCF Distribution registry on this machine, in
+// one run, and writes the ratios to BENCHMARKS.md. It is a measuring tool, not a test: it never
+// fails on a missed target and does not run in CI.
+//
+// Usage (from the repository root; `make bench` runs the first line):
+//
+//	go run ./bench                  # full run, rewrites BENCHMARKS.md
+//	go run ./bench -short           # smoke run with small sizes; prints only
+//	go run ./bench -selfcheck -short  # Distribution against itself: ratios should be near 1.0
+//
+// Each scenario runs against a fresh server process on a fresh store for each registry in turn,
+// alternating which registry goes first each round; the report shows the median of the rounds.
+// Servers bind 127.0.0.1 only, live in their own process group and are killed on exit.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the command-line settings of one run.
+type options struct {
+	short        bool
+	warmUp       bool
+	selfCheck    bool
+	out          string
+	write        bool // whether to write out (see parseFlags)
+	rounds       int
+	berth        string
+	distribution string
+	dir          string
+	only         []string
+
+	bigSize    int64
+	smallCount int
+	smallSize  int
+	smallConc  int
+	headConc   int
+	headDur    time.Duration
+	shaSize    int
+}
+
+func parseFlags(args []string, errOut io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.BoolVar(&o.short, "short", false, "smoke run: small sizes and durations; prints only unless -out is given")
+	fs.BoolVar(&o.selfCheck, "selfcheck", false, "compare Distribution against itself to validate the harness; prints only unless -out is given")
+	fs.BoolVar(&o.warmUp, "warmup", true, "run each blob scenario once per registry, unrecorded, before the rounds")
+	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "markdown report to rewrite")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds per scenario and registry; the report shows the median")
+	fs.StringVar(&o.berth, "berth", "bin/registry", "Berth registry binary")
+	fs.StringVar(&o.distribution, "distribution", ".tools/bin/distribution-registry", "CNCF Distribution registry binary")
+	fs.StringVar(&o.dir, "dir", "", "parent of the temporary stores (default $TMPDIR or /tmp); both registries use it")
+	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head); default all")
+	dur := fs.Duration("duration", 0, "manifest HEAD storm duration (default 20s, 2s with -short)")
+	fs.Usage = func() {
+		fmt.Fprintf(errOut, "Usage: go run ./bench [flags]\n\nCompares bin/registry with the Distribution registry and rewrites BENCHMARKS.md.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.rounds < 1 {
+		return o, errors.New("-rounds must be at least 1")
+	}
+	outSet := false
+	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	o.write = outSet || (!o.short && !o.selfCheck)
+	if *run != "" {
+		o.only = strings.Split(*run, ",")
+	}
+
+	o.bigSize, o.smallCount, o.smallSize, o.smallConc = 1<<30, 100, 1<<20, 8
+	o.headConc, o.headDur, o.shaSize = 32, 20*time.Second, 256<<20
+	if o.short {
+		o.bigSize, o.smallCount, o.headDur, o.shaSize = 64<<20, 32, 2*time.Second, 64<<20
+	}
+	if *dur > 0 {
+		o.headDur = *dur
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = run(ctx, o, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// contender is one side of the comparison.
+type contender struct {
+	kind   Kind
+	binary string
+}
+
+func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	dist, err := findBinary(o.distribution, "run `make tools` to install the Distribution registry")
+	if err != nil {
+		return err
+	}
+	var sides [2]contender
+	if o.selfCheck {
+		sides[0] = contender{NewDistributionKind("distribution-a", dist), dist}
+		sides[1] = contender{NewDistributionKind("distribution-b", dist), dist}
+	} else {
+		berth, err := findBinary(o.berth, "build it with `go build -o bin/registry ./cmd/registry`")
+		if err != nil {
+			return err
+		}
+		sides[0] = contender{NewBerthKind("berth", berth), berth}
+		sides[1] = contender{NewDistributionKind("distribution", dist), dist}
+	}
+
+	scratch, err := os.MkdirTemp(o.dir, "berth-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+
+	loadStart := loadAvg()
+	pat := newPattern(42)
+	fmt.Fprintf(stderr, "hashing %s with crypto/sha256 on one core...\n", sizeLabel(int64(o.shaSize)))
+	shaRate := sha256Rate(pat, o.shaSize)
+	fmt.Fprintf(stderr, "sha256: %s MB/s\n", mb(shaRate))
+
+	scenarios, err := selectScenarios(o, pat, shaRate)
+	if err != nil {
+		return err
+	}
+	for _, sc := range scenarios {
+		if err := sc.Prepare(ctx); err != nil {
+			return fmt.Errorf("prepare %s: %w", sc.Name(), err)
+		}
+	}
+
+	if o.warmUp {
+		// One unrecorded run per registry: warms binaries, the page cache and, on VMs, guest memory
+		// the host has not backed yet, which otherwise makes whichever registry runs first slower.
+		for _, sc := range scenarios {
+			if _, ok := sc.(selfWarming); ok {
+				continue
+			}
+			for _, side := range sides {
+				if _, err := measure(ctx, side.kind, sc, NewFilesystemStorage, scratch, newClient()); err != nil {
+					return fmt.Errorf("warm-up, %s on %s: %w", sc.Name(), side.kind.Name(), err)
+				}
+				fmt.Fprintf(stderr, "warm-up   %-13s %s\n", sc.Name(), side.kind.Name())
+			}
+		}
+	}
+
+	res := newResults([2]string{sides[0].kind.Name(), sides[1].kind.Name()}, scenarios)
+	client := newClient()
+	for round := range o.rounds {
+		for _, sc := range scenarios {
+			order := []int{0, 1}
+			if round%2 == 1 {
+				order = []int{1, 0}
+			}
+			for _, i := range order {
+				k := sides[i].kind
+				vals, err := measure(ctx, k, sc, NewFilesystemStorage, scratch, client)
+				if err != nil {
+					return fmt.Errorf("round %d, %s on %s: %w", round+1, sc.Name(), k.Name(), err)
+				}
+				res.add(i, vals)
+				fmt.Fprintf(stderr, "round %d/%d %-13s %-14s %s\n", round+1, o.rounds, sc.Name(), k.Name(), res.describe(sc, vals))
+			}
+		}
+	}
+
+	env := collectEnv(o, sides, shaRate, loadStart)
+	printTable(stdout, env, res)
+	if o.write {
+		if err := os.WriteFile(o.out, []byte(markdown(env, res)), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", o.out)
+	}
+	return nil
+}
+
+// selectScenarios builds the scenarios for o, keeping only those named by -run if given.
+func selectScenarios(o options, pat *pattern, shaRate float64) ([]scenario, error) {
+	all := []scenario{
+		&bigBlob{pat: pat, size: o.bigSize, shaRate: shaRate},
+		&smallBlobs{pat: pat, count: o.smallCount, size: o.smallSize, conc: o.smallConc},
+		&headStorm{pat: pat, conc: o.headConc, dur: o.headDur},
+	}
+	if len(o.only) == 0 {
+		return all, nil
+	}
+	var out []scenario
+	for _, name := range o.only {
+		i := slices.IndexFunc(all, func(s scenario) bool { return s.Name() == strings.TrimSpace(name) })
+		if i < 0 {
+			return nil, fmt.Errorf("-run: unknown scenario %q", name)
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+// measure runs sc once against a fresh registry of kind k on fresh storage and tears both down.
+func measure(ctx context.Context, k Kind, sc scenario, newStorage StorageFactory, scratch string, c *http.Client) (map[string]float64, error) {
+	// Flush the previous run's dirty pages so its writeback does not land in this measurement.
+	syscall.Sync()
+	st, cleanup, err := newStorage(ctx, scratch)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	srv, err := k.Start(ctx, st, scratch)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Stop()
+	defer c.CloseIdleConnections()
+	reg, err := newRegClient(c, srv.URL)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := sc.Run(ctx, &target{srv: srv, reg: reg})
+	if err != nil && ctx.Err() == nil {
+		logs := srv.Logs()
+		if len(logs) > 4096 {
+			logs = "..." + logs[len(logs)-4096:]
+		}
+		return nil, fmt.Errorf("%w\n--- server log tail ---\n%s", err, logs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range sc.Metrics() {
+		if _, ok := vals[m.key]; !ok {
+			return nil, fmt.Errorf("scenario %s returned no %s", sc.Name(), m.key)
+		}
+	}
+	return vals, nil
+}
+
+// findBinary returns path if it is an executable file, else an error that says how to get it.
+func findBinary(path, hint string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%s not found: %s", path, hint)
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("%s is not an executable file: %s", path, hint)
+	}
+	return path, nil
+}
