@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -32,7 +33,7 @@ func ref(t testing.TB, s string) name.Reference {
 // tagRef parses a tag reference on a plain-HTTP registry.
 func tagRef(t testing.TB, s string) name.Tag {
 	t.Helper()
-	r, err := name.NewTag(s, name.Insecure, name.StrictValidation)
+	r, err := name.NewTag(s, name.Insecure)
 	if err != nil {
 		t.Fatalf("parse tag %q: %v", s, err)
 	}
@@ -95,7 +96,54 @@ func multiArch(t testing.TB, platforms ...string) v1.ImageIndex {
 			Descriptor: v1.Descriptor{Platform: plat},
 		})
 	}
-	return idx
+	return withoutArtifactTypes(t, idx)
+}
+
+// plainIndex is an index whose manifest is replaced by raw; children are
+// served by the embedded index.
+type plainIndex struct {
+	inner v1.ImageIndex
+	raw   []byte
+}
+
+// withoutArtifactTypes drops the artifactType that go-containerregistry
+// puts on every child descriptor. Clients built on older image-spec
+// versions (skopeo 1.9, docker 20.10) rewrite an index carrying it, which
+// changes its digest; real multi-arch indexes do not carry it.
+func withoutArtifactTypes(t testing.TB, idx v1.ImageIndex) v1.ImageIndex {
+	t.Helper()
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im = im.DeepCopy()
+	for i := range im.Manifests {
+		im.Manifests[i].ArtifactType = ""
+	}
+	raw, err := json.Marshal(im)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plainIndex{inner: idx, raw: raw}
+}
+
+func (p plainIndex) RawManifest() ([]byte, error) { return p.raw, nil }
+
+func (p plainIndex) MediaType() (types.MediaType, error) { return p.inner.MediaType() }
+
+func (p plainIndex) Image(h v1.Hash) (v1.Image, error) { return p.inner.Image(h) }
+
+func (p plainIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) { return p.inner.ImageIndex(h) }
+
+func (p plainIndex) Size() (int64, error) { return int64(len(p.raw)), nil }
+
+func (p plainIndex) Digest() (v1.Hash, error) {
+	h, _, err := v1.SHA256(bytes.NewReader(p.raw))
+	return h, err
+}
+
+func (p plainIndex) IndexManifest() (*v1.IndexManifest, error) {
+	return v1.ParseIndexManifest(bytes.NewReader(p.raw))
 }
 
 // push writes img or an index to s and returns its manifest digest.
@@ -227,6 +275,12 @@ func readLayer(t testing.TB, l v1.Layer) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// ggcrImage is s as a remote image.
+func ggcrImage(t testing.TB, s string) (v1.Image, error) {
+	t.Helper()
+	return remote.Image(ref(t, s), ropts(t)...)
 }
 
 // tags lists repo's tags on reg, sorted.

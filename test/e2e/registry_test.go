@@ -238,7 +238,7 @@ func (r *Registry) Stop(t testing.TB) {
 			r.kill()
 		}
 		if t.Failed() {
-			t.Logf("--- %s on %s output (tail) ---\n%s", r.Flavor, r.Host, tail(r.logs.String(), 80))
+			t.Logf("--- %s on %s output (tail) ---\n%s", r.Flavor, r.Host, tail(r.logs.String(), 40))
 		}
 	})
 }
@@ -293,6 +293,11 @@ func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		if len(l) > 400 {
+			lines[i] = l[:400] + "..."
+		}
 	}
 	return strings.Join(lines, "\n")
 }
