@@ -5,9 +5,12 @@ package e2e
 import (
 	"archive/tar"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -57,4 +60,31 @@ func readTarFile(t testing.TB, path, name string) string {
 			return string(b)
 		}
 	}
+}
+
+func upper(s string) string { return strings.ToUpper(s) }
+
+// replaceOnce replaces the first old in s, failing loudly if absent.
+func replaceOnce(s, old, new string) string {
+	if !strings.Contains(s, old) {
+		panic(fmt.Sprintf("%q not in %q", old, s))
+	}
+	return strings.Replace(s, old, new, 1)
+}
+
+// received is how many bytes an upload's Range header ("0-<last byte>")
+// says arrived. An empty upload is reported as "0-0" by Distribution (the
+// header cannot say "nothing"), so "0-0", "0--1" and "" all mean 0 here;
+// callers never need to tell one byte from none.
+func received(t testing.TB, r string) int {
+	t.Helper()
+	if r == "" || r == "0-0" || r == "0--1" {
+		return 0
+	}
+	_, end, ok := strings.Cut(r, "-")
+	n, err := strconv.Atoi(end)
+	if !ok || err != nil {
+		t.Fatalf("bad Range header %q", r)
+	}
+	return n + 1
 }
