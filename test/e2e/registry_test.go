@@ -65,8 +65,39 @@ func Filesystem(dir string) Storage {
 	}
 }
 
-// TempFilesystem is the default StorageFunc: a fresh temporary directory.
-func TempFilesystem(t testing.TB) Storage { return Filesystem(t.TempDir()) }
+// TempFilesystem is the default StorageFunc: a fresh directory three
+// levels below a temporary one. When the test ends it checks that nothing
+// was written beside the root or its parents (a path that climbed out of
+// the root through a crafted name or id) and that the root holds only the
+// registry:2 tree.
+func TempFilesystem(t testing.TB) Storage {
+	t.Helper()
+	base := t.TempDir()
+	root := filepath.Join(base, "up2", "up1", "root")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for dir, only := range map[string]string{
+			base:                              "up2",
+			filepath.Join(base, "up2"):        "up1",
+			filepath.Join(base, "up2", "up1"): "root",
+			root:                              "docker",
+		} {
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Errorf("storage jail: %v", err)
+				continue
+			}
+			for _, e := range entries {
+				if e.Name() != only {
+					t.Errorf("storage jail: %s appeared in %s; only %s belongs there", e.Name(), dir, only)
+				}
+			}
+		}
+	})
+	return Filesystem(root)
+}
 
 // storageUnderTest is the backend the suite runs on. An S3 run would set
 // this from the environment (endpoint, bucket, fresh prefix per call).
