@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -110,12 +109,6 @@ func tryRun(bin string, args ...string) (string, error) {
 			filepath.Base(bin), strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String(), nil
-}
-
-// exitError reports whether err came from a command that ran and failed.
-func exitError(err error) bool {
-	var ee *exec.ExitError
-	return errors.As(err, &ee)
 }
 
 func TestMain(m *testing.M) {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,22 +76,5 @@ func (p *recordingProxy) requests(method, part string) []exchange {
 			out = append(out, e)
 		}
 	}
-	return out
-}
-
-// reset forgets what was recorded.
-func (p *recordingProxy) reset() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.log = nil
-}
-
-// statuses lists the statuses of exchanges.
-func statuses(es []exchange) []int {
-	var out []int
-	for _, e := range es {
-		out = append(out, e.Status)
-	}
-	slices.Sort(out)
 	return out
 }
