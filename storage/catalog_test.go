@@ -1,0 +1,102 @@
+package storage_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestCatalog(t *testing.T) {
+	// Pushed in this order; "a-b" sorts before "a/b" ('-' < '/').
+	repos := []string{"z", "a/b/c", "a-b", "a/b", "a", "0", "library/alpine", "a.b", "a_b"}
+	all := []string{"0", "a", "a-b", "a.b", "a/b", "a/b/c", "a_b", "library/alpine", "z"}
+	cases := []struct {
+		name string
+		last string
+		n    int
+		want []string
+		more bool
+	}{
+		{"all", "", -1, all, false},
+		{"first page", "", 4, all[:4], true},
+		{"page after a nested name", "a/b", 2, []string{"a/b/c", "a_b"}, true},
+		{"page after a parent", "a", 3, []string{"a-b", "a.b", "a/b"}, true},
+		{"last page", "a_b", 5, []string{"library/alpine", "z"}, false},
+		{"n equals the rest", "a_b", 2, []string{"library/alpine", "z"}, false},
+		{"last not a repository", "b", -1, []string{"library/alpine", "z"}, false},
+		{"last after everything", "zz", 10, []string{}, false},
+		{"one", "", 1, []string{"0"}, true},
+	}
+	forEachDriver(t, func(t *testing.T, e *env) {
+		for _, name := range repos {
+			pushImage(t, e.repo(t, name), "latest", nil)
+		}
+		// Not repositories for the catalog: no _manifests directory.
+		pushBlob(t, e.repo(t, "only/layers"), mtOCILayer, []byte("layer"))
+		if _, err := e.repo(t, "only/uploads").NewUpload(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		u, err := e.repo(t, "a/b/pending").NewUpload(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := u.Append(t.Context(), strings.NewReader("partial"), 0); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				got, more, err := e.fresh(t).Catalog(t.Context(), tc.last, tc.n)
+				if err != nil {
+					t.Fatalf("Catalog: %v", err)
+				}
+				if !slices.Equal(got, tc.want) || more != tc.more {
+					t.Errorf("Catalog(%q, %d) = %q, more %v; want %q, more %v", tc.last, tc.n, got, more, tc.want, tc.more)
+				}
+			})
+		}
+		t.Run("walk every page", func(t *testing.T) {
+			var seen []string
+			last := ""
+			for range len(all) + 1 {
+				page, more, err := e.s.Catalog(t.Context(), last, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen = append(seen, page...)
+				if !more {
+					break
+				}
+				last = page[len(page)-1]
+			}
+			if !slices.Equal(seen, all) {
+				t.Errorf("pages joined = %q, want %q", seen, all)
+			}
+		})
+	})
+}
+
+func TestCatalogEmpty(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, e *env)
+	}{
+		{"nothing stored", func(*testing.T, *env) {}},
+		{"only blobs", func(t *testing.T, e *env) { pushBlob(t, e.repo(t, "x"), mtOCILayer, []byte("x")) }},
+		{"only an upload", func(t *testing.T, e *env) {
+			if _, err := e.repo(t, "x/y").NewUpload(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachDriver(t, func(t *testing.T, e *env) {
+				tc.setup(t, e)
+				got, more, err := e.s.Catalog(t.Context(), "", -1)
+				if err != nil || more || len(got) != 0 {
+					t.Errorf("Catalog = %q, %v, %v; want nothing", got, more, err)
+				}
+			})
+		})
+	}
+}
