@@ -9,7 +9,7 @@ export PATH := $(TOOLS):$(PATH)
 E2E_FLAGS ?=
 E2E_TIMEOUT ?= 15m
 
-.PHONY: all build run test unit e2e bench lint check-imports tools clean
+.PHONY: all build run test unit e2e conformance bench lint check-imports tools clean
 
 all: build
 
@@ -21,7 +21,7 @@ run: build
 	bin/registry serve
 
 # Everything CI checks, cheapest first.
-test: lint check-imports unit e2e
+test: lint check-imports unit conformance e2e
 
 unit:
 	$(GO) test ./...
@@ -32,6 +32,12 @@ unit:
 # against Distribution instead of Berth.
 e2e: tools
 	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ./test/e2e/...
+
+# The OCI distribution-spec conformance suite against bin/registry
+# (scripts/conformance.sh builds both; CONFORMANCE_REGISTRY=distribution
+# runs it against Distribution).
+conformance:
+	scripts/conformance.sh
 
 bench:
 	$(GO) run ./bench
