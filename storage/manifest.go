@@ -76,6 +76,9 @@ func parseManifest(contentType string, content []byte) (*manifestInfo, error) {
 		if m.Config != nil || m.Layers != nil {
 			return nil, fmt.Errorf("%w: index with config or layers", ErrManifestInvalid)
 		}
+		if m.Manifests == nil {
+			return nil, fmt.Errorf("%w: index without manifests", ErrManifestInvalid)
+		}
 		info.Children = m.Manifests
 	}
 	for _, set := range [][]v1.Descriptor{info.Blobs, info.Children} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"strings"
 
@@ -79,7 +80,7 @@ func (r *Repository) PutManifest(ctx context.Context, ref, contentType string, c
 		}
 	}
 	if tag != "" {
-		if err := r.Tag(ctx, tag, d); err != nil {
+		if err := r.tag(ctx, tag, d); err != nil {
 			return Manifest{}, err
 		}
 	}
@@ -189,7 +190,13 @@ func (r *Repository) readManifest(ctx context.Context, d digest.Digest) (Manifes
 // DeleteManifest removes manifest d from the repository, with every tag
 // that points at it and its entry in its subject's referrers.
 func (r *Repository) DeleteManifest(ctx context.Context, d digest.Digest) error {
-	m, err := r.GetManifest(ctx, d.String())
+	if err := checkDigest(d); err != nil {
+		return err
+	}
+	if err := r.checkRevision(ctx, d); err != nil {
+		return err
+	}
+	m, err := r.readManifest(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -224,5 +231,5 @@ func metaOf(info *manifestInfo, size int64) manifestMeta {
 }
 
 func (m manifestMeta) descriptor(d digest.Digest) v1.Descriptor {
-	return v1.Descriptor{MediaType: m.MediaType, Digest: d, Size: m.Size, ArtifactType: m.ArtifactType, Annotations: m.Annotations}
+	return v1.Descriptor{MediaType: m.MediaType, Digest: d, Size: m.Size, ArtifactType: m.ArtifactType, Annotations: maps.Clone(m.Annotations)}
 }

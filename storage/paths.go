@@ -37,6 +37,8 @@ func reposPath() string { return path.Join(rootPath, "repositories") }
 
 func repoPath(name string) string { return path.Join(rootPath, "repositories", name) }
 
+func layersPath(name string) string { return path.Join(repoPath(name), "_layers") }
+
 func layerLinkPath(name string, d digest.Digest) string {
 	return path.Join(repoPath(name), "_layers", d.Algorithm().String(), d.Encoded(), "link")
 }

@@ -46,13 +46,19 @@ func (s *Store) Repository(name string) (*Repository, error) {
 // Name returns the repository's name.
 func (r *Repository) Name() string { return r.name }
 
-// Exists reports whether the repository has any content.
+// Exists reports whether the repository has manifests or blobs of its own
+// (a directory that only holds nested repositories is not one).
 func (r *Repository) Exists(ctx context.Context) (bool, error) {
-	_, err := r.s.d.Stat(ctx, repoPath(r.name))
-	if errors.Is(err, driver.ErrNotFound) {
-		return false, nil
+	for _, p := range []string{manifestsPath(r.name), layersPath(r.name)} {
+		_, err := r.s.d.Stat(ctx, p)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, driver.ErrNotFound) {
+			return false, err
+		}
 	}
-	return err == nil, err
+	return false, nil
 }
 
 // checkDigest rejects digests with unknown or unavailable algorithms or a

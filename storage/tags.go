@@ -18,6 +18,17 @@ func (r *Repository) Tag(ctx context.Context, tag string, d digest.Digest) error
 	if !ValidTag(tag) {
 		return fmt.Errorf("%w: %q", ErrTagInvalid, tag)
 	}
+	if err := checkDigest(d); err != nil {
+		return err
+	}
+	if err := r.checkRevision(ctx, d); err != nil {
+		return err
+	}
+	return r.tag(ctx, tag, d)
+}
+
+// tag writes the links of tag -> d, both already validated.
+func (r *Repository) tag(ctx context.Context, tag string, d digest.Digest) error {
 	if err := r.s.writeLink(ctx, tagIndexLinkPath(r.name, tag, d), d); err != nil {
 		return err
 	}

@@ -90,6 +90,13 @@ func (u *Upload) Append(ctx context.Context, body io.Reader, start int64) (int64
 }
 
 func (u *Upload) append(ctx context.Context, body io.Reader, start int64, persist bool) (int64, hash.Hash, error) {
+	// A session cancelled or finished since this Upload was looked up must
+	// not be brought back by the writer recreating its data.
+	if _, err := u.r.s.d.Stat(ctx, uploadStartedAtPath(u.r.name, u.id)); errors.Is(err, driver.ErrNotFound) {
+		return 0, nil, fmt.Errorf("%w: %s", ErrBlobUploadUnknown, u.id)
+	} else if err != nil {
+		return 0, nil, err
+	}
 	size, err := u.Size(ctx)
 	if err != nil {
 		return 0, nil, err
