@@ -17,5 +17,6 @@
 //	CI=true            a missing tool fails the test instead of skipping it
 //
 // Tools are looked up in .tools/bin first (scripts/install-tools.sh), then
-// on PATH. The docker tests need root; they start a private dockerd.
+// on PATH. The docker tests need root: they start a private dockerd
+// (scripts/dockerd.sh) in a temporary directory and remove it afterwards.
 package e2e

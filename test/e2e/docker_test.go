@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,11 +19,13 @@ import (
 )
 
 // dockerd is the docker daemon the suite talks to: $E2E_DOCKER_HOST, or a
-// private one from scripts/dockerd.sh, started on first use and stopped by
-// TestMain if this run started it.
+// private one from scripts/dockerd.sh in a directory of this run's own
+// (so concurrent runs from one work tree never stop each other's daemon),
+// started on first use and stopped and removed by TestMain.
 var dockerd struct {
 	once    sync.Once
 	host    string
+	dir     string // BERTH_DOCKERD_DIR of the daemon this run started
 	started bool
 	skip    string // why docker is unavailable; "" when it is
 	err     error
@@ -84,25 +87,34 @@ func startDockerd() {
 		dockerd.skip = "the docker tests start a private dockerd, which needs root (or set E2E_DOCKER_HOST)"
 		return
 	}
-	script := filepath.Join(repoRoot, dockerdScript)
-	env, err := exec.Command(script, "env").Output()
+	dir, err := os.MkdirTemp("", "berth-dockerd-")
 	if err != nil {
-		dockerd.err = fmt.Errorf("%s env: %v", dockerdScript, err)
+		dockerd.err = err
 		return
 	}
-	host := strings.TrimPrefix(strings.TrimSpace(string(env)), "export DOCKER_HOST=")
-	check := exec.Command("docker", "info")
-	check.Env = append(os.Environ(), "DOCKER_HOST="+host)
-	if check.Run() == nil {
-		dockerd.host = host // someone's scripts/dockerd.sh is up: use it, leave it running
-		return
-	}
-	out, err := exec.Command(script, "start").CombinedOutput()
+	out, err := dockerdCommand(dir, "start").Output()
 	if err != nil {
-		dockerd.err = fmt.Errorf("%s start: %v\n%s", dockerdScript, err, out)
+		os.RemoveAll(dir)
+		dockerd.err = fmt.Errorf("%s start: %v\n%s", dockerdScript, err, exitStderr(err))
 		return
 	}
-	dockerd.host, dockerd.started = host, true
+	dockerd.host, dockerd.dir, dockerd.started = strings.TrimSpace(string(out)), dir, true
+}
+
+// dockerdCommand runs scripts/dockerd.sh on the daemon directory dir.
+func dockerdCommand(dir, verb string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(repoRoot, dockerdScript), verb)
+	cmd.Env = append(os.Environ(), "BERTH_DOCKERD_DIR="+dir)
+	return cmd
+}
+
+// exitStderr is what a failed command printed on stderr, when captured.
+func exitStderr(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(ee.Stderr)
+	}
+	return ""
 }
 
 // stopDockerd stops the daemon if this run started it.
@@ -110,8 +122,12 @@ func stopDockerd() {
 	if !dockerd.started {
 		return
 	}
-	if out, err := exec.Command(filepath.Join(repoRoot, dockerdScript), "stop").CombinedOutput(); err != nil {
+	if out, err := dockerdCommand(dockerd.dir, "stop").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "%s stop: %v\n%s", dockerdScript, err, out)
+		return // leave the directory for a look at dockerd.log
+	}
+	if err := os.RemoveAll(dockerd.dir); err != nil {
+		fmt.Fprintf(os.Stderr, "removing %s: %v\n", dockerd.dir, err)
 	}
 }
 
