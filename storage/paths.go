@@ -31,8 +31,6 @@ func blobDataPath(d digest.Digest) string {
 	return path.Join(rootPath, "blobs", d.Algorithm().String(), hex[:2], hex, "data")
 }
 
-func blobDirPath(d digest.Digest) string { return path.Dir(blobDataPath(d)) }
-
 func reposPath() string { return path.Join(rootPath, "repositories") }
 
 func repoPath(name string) string { return path.Join(rootPath, "repositories", name) }
