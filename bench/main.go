@@ -4,8 +4,8 @@
 //
 // Usage (from the repository root; `make bench` runs the first line):
 //
-//	go run ./bench                  # full run, rewrites BENCHMARKS.md
-//	go run ./bench -short           # smoke run with small sizes; prints only
+//	go run ./bench                    # full run, rewrites BENCHMARKS.md
+//	go run ./bench -short             # smoke run with small sizes; prints only (so does -run)
 //	go run ./bench -selfcheck -short  # Distribution against itself: ratios should be near 1.0
 //
 // Each scenario runs against a fresh server process on a fresh store for each registry in turn,
@@ -62,7 +62,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.berth, "berth", "bin/registry", "Berth registry binary")
 	fs.StringVar(&o.distribution, "distribution", ".tools/bin/distribution-registry", "CNCF Distribution registry binary")
 	fs.StringVar(&o.dir, "dir", "", "parent of the temporary stores (default $TMPDIR or /tmp); both registries use it")
-	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head); default all")
+	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head); default all. A partial run prints only unless -out is given")
 	dur := fs.Duration("duration", 0, "manifest HEAD storm duration (default 20s, 2s with -short)")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "Usage: go run ./bench [flags]\n\nCompares bin/registry with the Distribution registry and rewrites BENCHMARKS.md.\n\n")
@@ -76,7 +76,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	}
 	outSet := false
 	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
-	o.write = outSet || (!o.short && !o.selfCheck)
+	o.write = outSet || (!o.short && !o.selfCheck && *run == "")
 	if *run != "" {
 		o.only = strings.Split(*run, ",")
 	}

@@ -242,7 +242,8 @@ tracing as shipped (on, 100%% sampled) with the OTLP exporter set to none.
 
 The load generator is this Go program on the same machine, with one HTTP/1.1 keep-alive client;
 it shares the CPUs with the server under test, so CPU-bound ratios are understated rather than
-overstated. Content comes from a seeded 1 MiB random block repeated with a per-block stamp, so
+overstated. Other work on the machine (see the load averages below) moves numbers from round to
+round; read the per-round values at the end before trusting a ratio. Content comes from a seeded 1 MiB random block repeated with a per-block stamp, so
 blocks differ and generating costs a memcpy; digests are computed before timing. MB/s is 10^6
 bytes per second.
 
