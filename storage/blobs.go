@@ -94,9 +94,14 @@ func (r *Repository) MountBlob(ctx context.Context, from *Repository, d digest.D
 	return desc, nil
 }
 
-// linkBlob links the existing global blob d into the repository.
+// linkBlob links the existing global blob d into the repository, unless
+// it is linked already (a re-push), which saves a durable write.
 func (r *Repository) linkBlob(ctx context.Context, d digest.Digest) error {
-	return r.s.writeLink(ctx, layerLinkPath(r.name, d), d)
+	p := layerLinkPath(r.name, d)
+	if ok, err := r.s.hasLink(ctx, p, d); err != nil || ok {
+		return err
+	}
+	return r.s.writeLink(ctx, p, d)
 }
 
 // seekReader gives random access to an object of a driver without Opener by

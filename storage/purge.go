@@ -12,8 +12,7 @@ import (
 
 // PurgeUploads removes upload sessions started before olderThan in every
 // repository, as registry:2's uploadpurging does, and returns how many it
-// removed (or, with dryRun, would remove). A session without a readable
-// start time is judged by its directory's modification time.
+// removed (or, with dryRun, would remove).
 func (s *Store) PurgeUploads(ctx context.Context, olderThan time.Time, dryRun bool) (int, error) {
 	var stale []string
 	root := reposPath()
@@ -57,12 +56,15 @@ func (s *Store) PurgeUploads(ctx context.Context, olderThan time.Time, dryRun bo
 	return removed, nil
 }
 
+// uploadStartedBefore judges an upload session by its start time or, for
+// one without (a monolithic upload cut off by a crash), by when its data was
+// last written. A session with neither is left alone.
 func (s *Store) uploadStartedBefore(ctx context.Context, dir string, t time.Time) bool {
 	if b, err := s.d.GetContent(ctx, path.Join(dir, "startedat")); err == nil {
 		if started, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b))); err == nil {
 			return started.Before(t)
 		}
 	}
-	fi, err := s.d.Stat(ctx, dir)
+	fi, err := s.d.Stat(ctx, path.Join(dir, "data"))
 	return err == nil && fi.ModTime().Before(t)
 }

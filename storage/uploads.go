@@ -153,19 +153,26 @@ func (u *Upload) Commit(ctx context.Context, d digest.Digest, body io.Reader) (v
 		u.Cancel(context.WithoutCancel(ctx))
 		return v1.Descriptor{}, fmt.Errorf("%w: upload %s is %s, not %s", ErrDigestMismatch, u.id, got, d)
 	}
-	s, data := u.r.s, uploadDataPath(u.r.name, u.id)
+	return u.r.publish(ctx, u.id, d, size)
+}
+
+// publish moves the verified data of upload id into the content store as
+// blob d (unless the store already has it), links it into the repository
+// and removes the upload.
+func (r *Repository) publish(ctx context.Context, id string, d digest.Digest, size int64) (v1.Descriptor, error) {
+	s := r.s
 	if _, err := s.d.Stat(ctx, blobDataPath(d)); errors.Is(err, driver.ErrNotFound) {
-		if err := s.d.Move(ctx, data, blobDataPath(d)); err != nil {
+		if err := s.d.Move(ctx, uploadDataPath(r.name, id), blobDataPath(d)); err != nil {
 			return v1.Descriptor{}, err
 		}
 	} else if err != nil {
 		return v1.Descriptor{}, err
 	}
-	if err := u.r.linkBlob(ctx, d); err != nil {
+	if err := r.linkBlob(ctx, d); err != nil {
 		return v1.Descriptor{}, err
 	}
-	if err := s.d.Delete(ctx, uploadPath(u.r.name, u.id)); err != nil && !errors.Is(err, driver.ErrNotFound) {
-		s.log.Warn("removing finished upload", "repository", u.r.name, "upload", u.id, "err", err)
+	if err := s.d.Delete(ctx, uploadPath(r.name, id)); err != nil && !errors.Is(err, driver.ErrNotFound) {
+		s.log.Warn("removing finished upload", "repository", r.name, "upload", id, "err", err)
 	}
 	return v1.Descriptor{MediaType: "application/octet-stream", Digest: d, Size: size}, nil
 }
@@ -177,22 +184,6 @@ func (u *Upload) Cancel(ctx context.Context) error {
 		return fmt.Errorf("%w: %s", ErrBlobUploadUnknown, u.id)
 	}
 	return err
-}
-
-// PutBlob stores body as the blob d in one request (a monolithic upload).
-func (r *Repository) PutBlob(ctx context.Context, d digest.Digest, body io.Reader) (v1.Descriptor, error) {
-	if err := checkDigest(d); err != nil {
-		return v1.Descriptor{}, err
-	}
-	u, err := r.NewUpload(ctx)
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	desc, err := u.Commit(ctx, d, body)
-	if err != nil {
-		u.Cancel(context.WithoutCancel(ctx))
-	}
-	return desc, err
 }
 
 // digest returns the upload's digest under alg: from the running sha256
