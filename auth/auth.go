@@ -87,6 +87,10 @@ type Authorizer interface {
 	Authorize(ctx context.Context, r *http.Request, need []Access) (Identity, error)
 }
 
+// ErrBadCredentials is returned by password checks for a wrong password or
+// an unknown user alike, so callers cannot tell which.
+var ErrBadCredentials = errors.New("incorrect username or password")
+
 // ErrInsufficientScope and ErrInvalidToken say why a Challenge was raised,
 // as the docker token spec's error values in the challenge header.
 var (
