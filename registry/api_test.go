@@ -73,8 +73,14 @@ func randomBytes(t *testing.T, n int) []byte {
 // pushBlob uploads b monolithically to repo and returns its digest.
 func pushBlob(t *testing.T, base, repo string, b []byte) digest.Digest {
 	t.Helper()
+	return pushBlobAs(t, base, repo, b, nil)
+}
+
+// pushBlobAs is pushBlob with extra request headers (credentials).
+func pushBlobAs(t *testing.T, base, repo string, b []byte, hdr map[string]string) digest.Digest {
+	t.Helper()
 	d := digest.FromBytes(b)
-	r := call{method: "POST", path: "/v2/" + repo + "/blobs/uploads/?digest=" + d.String(), body: b}.do(t, base)
+	r := call{method: "POST", path: "/v2/" + repo + "/blobs/uploads/?digest=" + d.String(), header: hdr, body: b}.do(t, base)
 	if r.status != http.StatusCreated {
 		t.Fatalf("push blob: %d %s", r.status, r.body)
 	}
@@ -108,14 +114,22 @@ func must[T any](v T, err error) T {
 // pushImage pushes a fresh image under repo:tag.
 func pushImage(t *testing.T, base, repo, tag string) testImage {
 	t.Helper()
+	return pushImageAs(t, base, repo, tag, nil)
+}
+
+// pushImageAs is pushImage with extra request headers (credentials).
+func pushImageAs(t *testing.T, base, repo, tag string, hdr map[string]string) testImage {
+	t.Helper()
 	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
 	layer := randomBytes(t, 4096)
-	img := testImage{config: pushBlob(t, base, repo, cfg), layer: pushBlob(t, base, repo, layer)}
+	img := testImage{config: pushBlobAs(t, base, repo, cfg, hdr), layer: pushBlobAs(t, base, repo, layer, hdr)}
 	img.manifest = imageManifest(img.config, img.layer, len(cfg), len(layer), "")
 	img.digest = digest.FromBytes(img.manifest)
-	r := call{method: "PUT", path: "/v2/" + repo + "/manifests/" + tag,
-		header: map[string]string{"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
-		body:   img.manifest}.do(t, base)
+	h := map[string]string{"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+	for k, v := range hdr {
+		h[k] = v
+	}
+	r := call{method: "PUT", path: "/v2/" + repo + "/manifests/" + tag, header: h, body: img.manifest}.do(t, base)
 	if r.status != http.StatusCreated {
 		t.Fatalf("push manifest: %d %s", r.status, r.body)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/berthhq/berth/auth"
 	"github.com/berthhq/berth/registry/errcode"
 	"github.com/berthhq/berth/storage"
 	"github.com/gorilla/mux"
@@ -17,6 +18,7 @@ import (
 type options struct {
 	log           *slog.Logger
 	deleteEnabled bool
+	authorizer    auth.Authorizer
 }
 
 // Option configures the handler returned by New.
@@ -39,9 +41,15 @@ type api struct {
 // writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-func (a *api) wrap(h handlerFunc) http.Handler {
+// wrap turns h into an http.Handler that first checks the access the
+// request needs, then writes any error h returns.
+func (a *api) wrap(need accessFunc, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		r, err := a.authorize(r, need)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			apiErr := toAPIError(err)
 			if apiErr.Code == errcode.Unknown {
 				a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -73,28 +81,28 @@ func (a *api) routes() http.Handler {
 	m := mux.NewRouter()
 	m.SkipClean(true) // a name with ".." must reach the handler and be NAME_INVALID
 	m.Handle("/healthz", http.HandlerFunc(healthz)).Methods(http.MethodGet, http.MethodHead)
-	m.Handle("/v2/", a.wrap(a.base)).Methods(http.MethodGet, http.MethodHead)
-	m.Handle("/v2", a.wrap(a.base)).Methods(http.MethodGet, http.MethodHead)
-	m.Handle("/v2/_catalog", a.wrap(a.catalog)).Methods(http.MethodGet)
+	m.Handle("/v2/", a.wrap(needLogin, a.base)).Methods(http.MethodGet, http.MethodHead)
+	m.Handle("/v2", a.wrap(needLogin, a.base)).Methods(http.MethodGet, http.MethodHead)
+	m.Handle("/v2/_catalog", a.wrap(needCatalog, a.catalog)).Methods(http.MethodGet)
 
-	m.Handle("/v2/"+nameRE+"/tags/list", a.wrap(a.tagsList)).Methods(http.MethodGet)
-	m.Handle("/v2/"+nameRE+"/manifests/{reference}", a.wrap(a.getManifest)).Methods(http.MethodGet, http.MethodHead)
-	m.Handle("/v2/"+nameRE+"/manifests/{reference}", a.wrap(a.putManifest)).Methods(http.MethodPut)
-	m.Handle("/v2/"+nameRE+"/manifests/{reference}", a.wrap(a.deleteManifest)).Methods(http.MethodDelete)
-	m.Handle("/v2/"+nameRE+"/blobs/uploads/", a.wrap(a.startUpload)).Methods(http.MethodPost)
-	m.Handle("/v2/"+nameRE+"/blobs/uploads", a.wrap(a.startUpload)).Methods(http.MethodPost)
-	m.Handle("/v2/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(a.uploadStatus)).Methods(http.MethodGet)
-	m.Handle("/v2/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(a.patchUpload)).Methods(http.MethodPatch)
-	m.Handle("/v2/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(a.putUpload)).Methods(http.MethodPut)
-	m.Handle("/v2/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(a.cancelUpload)).Methods(http.MethodDelete)
-	m.Handle("/v2/"+nameRE+"/blobs/{digest}", a.wrap(a.getBlob)).Methods(http.MethodGet, http.MethodHead)
-	m.Handle("/v2/"+nameRE+"/blobs/{digest}", a.wrap(a.deleteBlob)).Methods(http.MethodDelete)
-	m.Handle("/v2/"+nameRE+"/referrers/{digest}", a.wrap(a.referrers)).Methods(http.MethodGet)
+	m.Handle("/v2/"+nameRE+"/tags/list", a.wrap(needPull, a.tagsList)).Methods(http.MethodGet)
+	m.Handle("/v2/"+nameRE+"/manifests/{reference}", a.wrap(needPull, a.getManifest)).Methods(http.MethodGet, http.MethodHead)
+	m.Handle("/v2/"+nameRE+"/manifests/{reference}", a.wrap(needPush, a.putManifest)).Methods(http.MethodPut)
+	m.Handle("/v2/"+nameRE+"/manifests/{reference}", a.wrap(needDelete, a.deleteManifest)).Methods(http.MethodDelete)
+	m.Handle("/v2/"+nameRE+"/blobs/uploads/", a.wrap(needPush, a.startUpload)).Methods(http.MethodPost)
+	m.Handle("/v2/"+nameRE+"/blobs/uploads", a.wrap(needPush, a.startUpload)).Methods(http.MethodPost)
+	m.Handle("/v2/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(needPush, a.uploadStatus)).Methods(http.MethodGet)
+	m.Handle("/v2/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(needPush, a.patchUpload)).Methods(http.MethodPatch)
+	m.Handle("/v2/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(needPush, a.putUpload)).Methods(http.MethodPut)
+	m.Handle("/v2/"+nameRE+"/blobs/uploads/{uuid}", a.wrap(needPush, a.cancelUpload)).Methods(http.MethodDelete)
+	m.Handle("/v2/"+nameRE+"/blobs/{digest}", a.wrap(needPull, a.getBlob)).Methods(http.MethodGet, http.MethodHead)
+	m.Handle("/v2/"+nameRE+"/blobs/{digest}", a.wrap(needDelete, a.deleteBlob)).Methods(http.MethodDelete)
+	m.Handle("/v2/"+nameRE+"/referrers/{digest}", a.wrap(needPull, a.referrers)).Methods(http.MethodGet)
 
-	m.NotFoundHandler = a.wrap(func(w http.ResponseWriter, r *http.Request) error {
+	m.NotFoundHandler = a.wrap(needLogin, func(w http.ResponseWriter, r *http.Request) error {
 		return errcode.New(errcode.NameUnknown, "no such endpoint: "+quote(r.URL.Path))
 	})
-	m.MethodNotAllowedHandler = a.wrap(func(w http.ResponseWriter, r *http.Request) error {
+	m.MethodNotAllowedHandler = a.wrap(needLogin, func(w http.ResponseWriter, r *http.Request) error {
 		return errcode.New(errcode.Unsupported, r.Method+" is not allowed here")
 	})
 	return m

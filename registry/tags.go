@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/berthhq/berth/auth"
 	"github.com/berthhq/berth/registry/errcode"
 )
 
@@ -45,7 +46,8 @@ func (a *api) catalog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	repos, more, err := a.store.Catalog(r.Context(), last, n)
+	pullable := func(name string) bool { return a.can(r, name, auth.ActionPull) }
+	repos, more, err := a.store.CatalogFunc(r.Context(), last, n, pullable)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berthhq/berth/auth"
 	"github.com/berthhq/berth/registry/errcode"
 	"github.com/berthhq/berth/storage"
 	"github.com/gorilla/mux"
@@ -56,8 +57,8 @@ func (a *api) tryMount(w http.ResponseWriter, r *http.Request, repo *storage.Rep
 		return false, err
 	}
 	src, err := a.store.Repository(from)
-	if err != nil {
-		return false, nil
+	if err != nil || !a.can(r, from, auth.ActionPull) {
+		return false, nil // not ours to mount from: an ordinary upload instead
 	}
 	desc, err := repo.MountBlob(r.Context(), src, d)
 	if err != nil {

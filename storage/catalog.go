@@ -14,6 +14,12 @@ import (
 // last (n < 0: all), and whether more follow. A repository is a directory
 // under repositories/ that holds a _manifests directory, as in registry:2.
 func (s *Store) Catalog(ctx context.Context, last string, n int) ([]string, bool, error) {
+	return s.CatalogFunc(ctx, last, n, nil)
+}
+
+// CatalogFunc is Catalog over only the repositories keep accepts (all when
+// keep is nil), so pages stay full when a caller may see only some.
+func (s *Store) CatalogFunc(ctx context.Context, last string, n int, keep func(name string) bool) ([]string, bool, error) {
 	var names []string
 	root := reposPath()
 	err := s.d.Walk(ctx, root, func(fi driver.FileInfo) error {
@@ -24,8 +30,8 @@ func (s *Store) Catalog(ctx context.Context, last string, n int) ([]string, bool
 		if !strings.HasPrefix(base, "_") {
 			return nil
 		}
-		if base == "_manifests" {
-			names = append(names, strings.TrimPrefix(path.Dir(fi.Path()), root+"/"))
+		if name := strings.TrimPrefix(path.Dir(fi.Path()), root+"/"); base == "_manifests" && (keep == nil || keep(name)) {
+			names = append(names, name)
 		}
 		return driver.ErrSkipDir
 	})
