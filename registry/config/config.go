@@ -29,6 +29,7 @@ type Config struct {
 	Log     Log
 	Storage Storage
 	HTTP    HTTP
+	Auth    Auth
 }
 
 // Log is the "log" section.
@@ -176,7 +177,7 @@ func Load(r io.Reader, env []string) (*Config, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	l := &loader{cfg: base()}
+	l := newLoader()
 	root := l.schema()
 	if doc != nil {
 		l.walk(root, doc, "", doc.Line)

@@ -94,6 +94,23 @@ func TestLoadFiles(t *testing.T) {
 							"Strict-Transport-Security": {"max-age=31536000", "includeSubDomains"},
 						},
 					},
+					Auth: Auth{Token: &Token{
+						Realm:          "https://registry.example.com/token",
+						Service:        "registry.example.com",
+						Issuer:         "berth-issuer",
+						HTPasswd:       "/etc/berth/htpasswd",
+						SigningKey:     "/etc/berth/token.key",
+						RootCertBundle: "/etc/berth/certs.pem",
+						JWKS:           "/etc/berth/jwks.json",
+						Expiration:     15 * time.Minute,
+						Catalog:        "anyone",
+						Groups:         map[string][]string{"admins": {"alice", "bob"}, "nobody": {}},
+						ACL: []ACLRule{
+							{Account: "alice", Name: "alice/*", Actions: []string{"pull", "push", "delete"}},
+							{Account: "group:admins", Name: "**", Actions: []string{"*"}},
+							{Account: "${account}", Name: "${account}/**", Actions: []string{"pull", "push"}},
+						},
+					}},
 				}
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("got  %+v\nwant %+v", c, want)
@@ -153,7 +170,7 @@ func TestLoadErrors(t *testing.T) {
 		{"s3 as a value", "version: 0.1\nstorage: s3\n", []string{"storage.s3: s3 storage is not supported yet"}},
 		{"unknown driver", "version: 0.1\nstorage: floppy\n", []string{`storage: "floppy" is not one of filesystem, inmemory, s3`}},
 		{"empty rootdirectory", "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory:\n", []string{"storage.filesystem.rootdirectory: must not be empty"}},
-		{"auth", minimal + "auth:\n  htpasswd:\n    realm: r\n    path: /p\n", []string{"auth.htpasswd: authentication is not supported yet"}},
+		{"auth", minimal + "auth:\n  htpasswd:\n    realm: r\n    path: /p\n", []string{"auth.htpasswd: basic authentication is not supported", "set auth.token.htpasswd"}},
 		{"readonly", minimal + "  maintenance:\n    readonly:\n      enabled: true\n", []string{"storage.maintenance.readonly.enabled: read-only mode is not supported yet"}},
 		{"client certificates", minimal + "http:\n  tls:\n    clientcas: [/ca.pem]\n", []string{"http.tls.clientcas: client certificate authentication is not supported yet"}},
 		{"proxy", minimal + "proxy:\n  remoteurl: https://registry-1.docker.io\n", []string{"proxy: the pull-through cache (proxy) is not supported yet"}},

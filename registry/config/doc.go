@@ -40,16 +40,65 @@
 //	http.tls.certificate, http.tls.key      both or neither; TLS when set
 //	http.tls.minimumtls                     tls1.2 (Go's default) or tls1.3
 //	http.headers                            map of header -> list of values, set on responses
+//	auth.token                              docker token authentication; absent: anonymous access.
+//	                                        "auth: token" turns it on with every default
+//	auth.token.realm                        absolute http(s) URL of the token endpoint; default
+//	                                        http.host + /token, else this server's own /token
+//	auth.token.service                      berth: service name in challenges, token audience
+//	auth.token.issuer                       berth: token issuer
+//	auth.token.htpasswd                     bcrypt htpasswd file of users; set, the registry
+//	                                        issues tokens itself at /token
+//	auth.token.signingkey                   PEM private key signing the tokens; default
+//	                                        <rootdirectory>/berth/token.key, created on first
+//	                                        start (in-memory storage: a new key at each start)
+//	auth.token.rootcertbundle               PEM certificates trusted to sign tokens
+//	auth.token.jwks                         JSON Web Key Set file of keys trusted to sign tokens
+//	auth.token.expiration                   5m: lifetime of the tokens issued
+//	auth.token.catalog                      who may list repositories: authenticated (default),
+//	                                        anyone, none
+//	auth.token.groups                       map of group -> list of accounts
+//	auth.token.acl                          list of {account, name, actions} rules; absent:
+//	                                        [{account: "*", name: "**", actions: ["*"]}]
+//
+// Without auth.token.htpasswd an external issuer signs the tokens:
+// auth.token.realm and one of auth.token.rootcertbundle or auth.token.jwks
+// are required, and signingkey, catalog, groups and acl are errors (the
+// issuer decides access). With it, rootcertbundle and jwks add keys trusted
+// besides the signing key's own (another issuer, or a key being rotated).
+//
+// An acl rule grants actions (pull, push, delete, or * for all three) on
+// the repositories matching name to account: a name, * (any authenticated
+// account), anonymous (every caller, authenticated or not), ${account}
+// (the caller, with name holding ${account}) or group:NAME (the accounts of
+// auth.token.groups NAME). In name, * matches within one path segment
+// (team/* matches team/app, not team/a/b), ** one or more segments
+// (library/** matches library/a/b) and ${account} the caller's account. A
+// caller gets the union of the rules that match; none matching, nothing.
+// The syntax is checked here; package auth/acl compiles and applies the
+// rules:
+//
+//	auth:
+//	  token:
+//	    htpasswd: /etc/berth/htpasswd
+//	    groups: {admins: [alice, bob]}
+//	    acl:
+//	      - {account: group:admins, name: "**", actions: ["*"]}
+//	      - {account: "${account}", name: "${account}/**", actions: [pull, push]}
+//	      - {account: "*", name: "library/**", actions: [pull]}
+//	      - {account: anonymous, name: "public/**", actions: [pull]}
 //
 // Ignored, with a warning: log.accesslog, log.hooks, log.reportcaller,
 // storage.filesystem.maxthreads, storage.cache, storage.redirect,
 // storage.tag, http.prefix, http.secret, http.relativeurls, http.debug,
-// http.http2, http.h2c, http.tls.ciphersuites, middleware, reporting,
-// notifications, redis, health, catalog, validation, compatibility, policy.
+// http.http2, http.h2c, http.tls.ciphersuites, auth.token.autoredirect,
+// auth.token.autoredirectpath, auth.token.signingalgorithms, middleware,
+// reporting, notifications, redis, health, catalog, validation,
+// compatibility, policy.
 //
 // Rejected: storage.s3 ("s3 storage is not supported yet"), storage.azure,
-// storage.gcs, storage.swift, storage.oss, auth.htpasswd, auth.token,
-// auth.silly, http.tls.clientcas, http.tls.letsencrypt, proxy.
+// storage.gcs, storage.swift, storage.oss, auth.htpasswd (basic
+// authentication; Berth's htpasswd is auth.token.htpasswd), auth.silly,
+// http.tls.clientcas, http.tls.letsencrypt, proxy.
 //
 // The built-in configuration (DefaultYAML, default.yml) uses filesystem
 // storage in ./data, listens on 127.0.0.1:5000 and enables delete.
@@ -79,14 +128,26 @@
 //	REGISTRY_HTTP_TLS_CERTIFICATE
 //	REGISTRY_HTTP_TLS_KEY
 //	REGISTRY_HTTP_TLS_MINIMUMTLS
+//	REGISTRY_AUTH                           token: turns token authentication on
+//	REGISTRY_AUTH_TOKEN_REALM
+//	REGISTRY_AUTH_TOKEN_SERVICE
+//	REGISTRY_AUTH_TOKEN_ISSUER
+//	REGISTRY_AUTH_TOKEN_HTPASSWD
+//	REGISTRY_AUTH_TOKEN_SIGNINGKEY
+//	REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE
+//	REGISTRY_AUTH_TOKEN_JWKS
+//	REGISTRY_AUTH_TOKEN_EXPIRATION
+//	REGISTRY_AUTH_TOKEN_CATALOG
 //
-// A driver parameter selects that driver when the file names none
-// (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY alone gives filesystem
-// storage) and is an error when the file names another. Variables for
+// Any REGISTRY_AUTH_TOKEN_* variable above turns token authentication on,
+// as the section in the file would. A driver parameter selects that driver
+// when the file names none (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY alone
+// gives filesystem storage) and is an error when the file names another. Variables for
 // ignored keys (REGISTRY_HTTP_SECRET), REGISTRY_VERSION (the version comes
 // from the file only) and unknown REGISTRY_* variables (such as Kubernetes'
 // REGISTRY_PORT) are warnings; variables for rejected keys
-// (REGISTRY_AUTH=htpasswd, REGISTRY_STORAGE=s3) are errors. Map-valued keys
-// (log.fields, http.headers) are set in the file only. Values never appear in
+// (REGISTRY_AUTH=htpasswd, REGISTRY_STORAGE=s3) are errors. Map- and
+// list-valued keys (log.fields, http.headers, auth.token.groups,
+// auth.token.acl) are set in the file only. Values never appear in
 // warnings. The package never reads the process environment itself.
 package config

@@ -40,6 +40,9 @@ func (l *loader) applyEnv(root *node, env []string) {
 // underscore-separated parts of its name (registry:2 keys hold no "_").
 func (l *loader) envVar(root *node, name, value string) {
 	s, path := root, ""
+	// entered are the sections on the way that want to know when a
+	// variable configures them.
+	var entered []*node
 	parts := strings.Split(strings.ToLower(strings.TrimPrefix(name, envPrefix)), "_")
 	for i, part := range parts {
 		child := s.keys[part]
@@ -51,6 +54,9 @@ func (l *loader) envVar(root *node, name, value string) {
 		if child.driver != "" && !l.envDriver(name, child.driver) {
 			return
 		}
+		if child.enter != nil {
+			entered = append(entered, child)
+		}
 		switch child.kind {
 		case ignored:
 			l.warnf("%s: ignored (%s): %s", name, path, child.note)
@@ -58,7 +64,7 @@ func (l *loader) envVar(root *node, name, value string) {
 		case rejected:
 			l.errorf("%s: %s", name, child.note)
 			return
-		case mapping:
+		case mapping, sequence:
 			l.warnf("%s: %s cannot be set from the environment; set it in the configuration file", name, path)
 			return
 		case leaf:
@@ -68,6 +74,10 @@ func (l *loader) envVar(root *node, name, value string) {
 				l.warnf("%s: %s is set in the configuration file only; ignored", name, path)
 			} else if err := child.parse(name, value); err != nil {
 				l.errs = append(l.errs, err)
+			} else {
+				for _, e := range entered {
+					e.enter()
+				}
 			}
 			return
 		}
@@ -84,7 +94,8 @@ func (l *loader) envVar(root *node, name, value string) {
 }
 
 // envChoice applies a variable naming a section's child, such as
-// REGISTRY_STORAGE=inmemory: it replaces the driver the file chose.
+// REGISTRY_STORAGE=inmemory, which replaces the driver the file chose, or
+// REGISTRY_AUTH=token, which turns token authentication on.
 func (l *loader) envChoice(s *node, name, value string) {
 	child := s.keys[value]
 	if child == nil || !slices.Contains(s.choices, value) {
@@ -96,6 +107,8 @@ func (l *loader) envChoice(s *node, name, value string) {
 		l.errorf("%s: %s", name, child.note)
 	case child.driver != "":
 		l.cfg.Storage.Driver = child.driver
+	case child.enter != nil:
+		child.enter()
 	}
 }
 

@@ -134,8 +134,8 @@ func TestEnvErrors(t *testing.T) {
 		{"s3", DefaultYAML(), []string{"REGISTRY_STORAGE=s3"}, "REGISTRY_STORAGE: s3 storage is not supported yet"},
 		{"s3 parameter", DefaultYAML(), []string{"REGISTRY_STORAGE_S3_BUCKET=b"}, "REGISTRY_STORAGE_S3_BUCKET: s3 storage is not supported yet"},
 		{"unknown driver", DefaultYAML(), []string{"REGISTRY_STORAGE=tape"}, `REGISTRY_STORAGE: "tape" is not one of filesystem, inmemory`},
-		{"auth", DefaultYAML(), []string{"REGISTRY_AUTH=htpasswd"}, "REGISTRY_AUTH: authentication is not supported yet"},
-		{"auth parameter", DefaultYAML(), []string{"REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd"}, "REGISTRY_AUTH_HTPASSWD_PATH: authentication is not supported yet"},
+		{"auth", DefaultYAML(), []string{"REGISTRY_AUTH=htpasswd"}, "REGISTRY_AUTH: basic authentication is not supported"},
+		{"auth parameter", DefaultYAML(), []string{"REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd"}, "REGISTRY_AUTH_HTPASSWD_PATH: basic authentication is not supported"},
 		{"parameter of another driver", minimal, []string{"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/r"},
 			"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: configures the filesystem driver but storage uses inmemory; set REGISTRY_STORAGE=filesystem to switch"},
 		{"filesystem without root", minimal, []string{"REGISTRY_STORAGE=filesystem"}, "storage.filesystem.rootdirectory: required"},
@@ -169,7 +169,7 @@ func TestEnvDocumented(t *testing.T) {
 			}
 		}
 	}
-	l := &loader{cfg: base()}
+	l := newLoader()
 	visit(l.schema(), "REGISTRY")
 	slices.Sort(got)
 

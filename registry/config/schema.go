@@ -13,7 +13,6 @@ func ignore(note string) *node { return &node{kind: ignored, note: note} }
 func reject(note string) *node { return &node{kind: rejected, note: note} }
 
 const (
-	noAuth   = "authentication is not supported yet, and Berth will not serve without the authentication this configures; remove the auth section to serve anonymously"
 	noProxy  = "the pull-through cache (proxy) is not supported yet"
 	noSecret = "not needed: Berth keeps upload state in storage, not in signed tokens"
 )
@@ -31,14 +30,10 @@ func (l *loader) schema() *node {
 			l.warnf("%s: deprecated; use log.level", name)
 			return enum(&l.legacyLevel, "debug", "info", "warn", "error")(name, value)
 		}),
-		"log":     l.logSchema(),
-		"storage": l.storageSchema(),
-		"http":    l.httpSchema(),
-		"auth": {kind: section, choices: []string{"htpasswd", "token", "silly"}, keys: map[string]*node{
-			"htpasswd": reject(noAuth),
-			"token":    reject(noAuth),
-			"silly":    reject(noAuth),
-		}},
+		"log":           l.logSchema(),
+		"storage":       l.storageSchema(),
+		"http":          l.httpSchema(),
+		"auth":          l.authSchema(),
 		"proxy":         reject(noProxy),
 		"middleware":    ignore("middleware is not supported"),
 		"reporting":     ignore("error reporting (bugsnag, newrelic) is not supported"),

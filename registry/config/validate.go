@@ -25,6 +25,9 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Storage.validate()...)
 	errs = append(errs, c.HTTP.validate()...)
+	if c.Auth.Token != nil {
+		errs = append(errs, c.Auth.Token.validate()...)
+	}
 	return errors.Join(errs...)
 }
 

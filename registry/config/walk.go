@@ -16,6 +16,7 @@ const (
 	section  kind = iota // a mapping with a fixed set of keys
 	leaf                 // a single value, parsed from its text
 	mapping              // a mapping with free-form keys, decoded whole
+	sequence             // a list, decoded whole
 	ignored              // known to registry:2, ignored here: a warning
 	rejected             // known to registry:2, cannot be honoured: an error
 )
@@ -33,12 +34,16 @@ type node struct {
 	choices []string
 	// driver marks a storage driver section.
 	driver Driver
+	// enter, when set, is called when the file or the environment
+	// configures the section, even empty ("auth: token").
+	enter func()
 	// fileOnly marks a leaf that no environment variable sets.
 	fileOnly bool
 	// parse sets a leaf from its text. name is the key path or the
 	// environment variable, and starts any error returned.
 	parse func(name, value string) error
-	// decode sets a mapping from its node; errors start with name.
+	// decode sets a mapping or sequence from its node; errors start with
+	// name.
 	decode func(name string, n *yaml.Node) error
 }
 
@@ -54,7 +59,15 @@ type loader struct {
 	levelSet    bool
 	legacyLevel string
 	versionSet  bool
+	// token holds "auth.token" while it is read; it becomes
+	// cfg.Auth.Token when the section is configured. aclSet records that
+	// auth.token.acl was given.
+	token  *Token
+	aclSet bool
 }
+
+// newLoader returns a loader starting from the base configuration.
+func newLoader() *loader { return &loader{cfg: base(), token: newToken()} }
 
 func (l *loader) warnf(format string, args ...any) {
 	l.warnings = append(l.warnings, fmt.Sprintf(format, args...))
@@ -112,6 +125,17 @@ func (l *loader) walk(s *node, n *yaml.Node, path string, line int) {
 		if err := s.decode(path, n); err != nil {
 			l.errs = append(l.errs, err)
 		}
+	case sequence:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			l.errorf("%s: must be a list (line %d)", path, n.Line)
+			return
+		}
+		if err := s.decode(path, n); err != nil {
+			l.errs = append(l.errs, err)
+		}
 	case section:
 		l.walkSection(s, n, path)
 	}
@@ -121,6 +145,9 @@ func (l *loader) walk(s *node, n *yaml.Node, path string, line int) {
 func (l *loader) walkSection(s *node, n *yaml.Node, path string) {
 	if s.driver != "" {
 		l.drivers = append(l.drivers, s.driver)
+	}
+	if s.enter != nil {
+		s.enter()
 	}
 	switch {
 	case isNull(n):
@@ -222,4 +249,5 @@ func (l *loader) finish() {
 	if !l.levelSet && l.legacyLevel != "" {
 		l.cfg.Log.Level = l.legacyLevel
 	}
+	l.finishAuth()
 }
