@@ -25,14 +25,19 @@ Commands:
   serve [--config FILE | FILE]  serve the registry; without a file, the built-in
                                 configuration (./data, 127.0.0.1:5000)
   config check FILE             check a configuration file and print its warnings
+  user add [--htpasswd FILE | --config FILE] NAME
+                                set a user's password (read from standard input)
+  user remove [--htpasswd FILE | --config FILE] NAME
+                                remove a user
   version                       print the version
 
 REGISTRY_* environment variables override the configuration, as in registry:2.
 `
 
 // run executes the command line args (without the program name) and returns
-// the process exit code. env holds "NAME=value" entries; ctx ends serving.
-func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) int {
+// the process exit code. env holds "NAME=value" entries; ctx ends serving;
+// stdin gives `user add` its password.
+func run(ctx context.Context, args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -44,6 +49,8 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) int 
 		return runConfig(args[1:], env, stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
+	case "user":
+		return runUser(args[1:], env, stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -78,9 +85,21 @@ func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 	return 0, false
 }
 
-// loadConfig loads the configuration file at path, or the built-in one when
-// path is empty, with the environment overrides in env.
+// loadConfig loads the configuration serve uses: as readConfig, but a
+// configuration with auth.token is refused until serve wires token
+// authentication, so that it never serves without the authentication the
+// configuration asks for.
 func loadConfig(path string, env []string) (*config.Config, []string, error) {
+	cfg, warnings, err := readConfig(path, env)
+	if err == nil && cfg.Auth.Token != nil {
+		return nil, warnings, errors.New("auth.token: token authentication is not served yet, and Berth will not serve without it; remove the auth section to serve anonymously")
+	}
+	return cfg, warnings, err
+}
+
+// readConfig loads the configuration file at path, or the built-in one when
+// path is empty, with the environment overrides in env.
+func readConfig(path string, env []string) (*config.Config, []string, error) {
 	if path == "" {
 		return config.Load(strings.NewReader(config.DefaultYAML()), env)
 	}
@@ -115,7 +134,10 @@ func runConfig(args, env []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	path := fs.Arg(0)
-	_, warnings, err := loadConfig(path, env)
+	cfg, warnings, err := readConfig(path, env)
+	if err == nil {
+		err = checkAuth(cfg)
+	}
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}

@@ -4,6 +4,8 @@
 //
 //	registry serve [--config FILE | FILE]
 //	registry config check FILE
+//	registry user add [--htpasswd FILE | --config FILE] [--cost N] NAME
+//	registry user remove [--htpasswd FILE | --config FILE] NAME
 //	registry version
 //
 // See package github.com/berthhq/berth/registry/config for the configuration
@@ -25,7 +27,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	code := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

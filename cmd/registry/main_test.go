@@ -40,7 +40,7 @@ func buildAndRun(m *testing.M) int {
 func runCLI(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, env, &out, &errOut)
+	code = run(context.Background(), args, env, strings.NewReader(""), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
