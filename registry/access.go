@@ -52,13 +52,13 @@ func (a *api) authorize(r *http.Request, need accessFunc) (*http.Request, error)
 	id, err := a.authorizer.Authorize(r.Context(), r, need(r))
 	var ch *auth.Challenge
 	if errors.As(err, &ch) {
-		code := errcode.Unauthorized
+		e := errcode.New(errcode.Unauthorized, "")
 		if errors.Is(err, auth.ErrInsufficientScope) {
-			code = errcode.Denied
+			// docker prints "denied: requested access to the resource is denied"
+			e = errcode.New(errcode.Denied, "")
 		}
-		return r, errcode.New(code, ch.Error()).
-			WithStatus(http.StatusUnauthorized).
-			WithHeader("WWW-Authenticate", ch.Header())
+		e.Detail = ch.Error()
+		return r, e.WithStatus(http.StatusUnauthorized).WithHeader("WWW-Authenticate", ch.Header())
 	}
 	if err != nil {
 		return r, err

@@ -84,13 +84,3 @@ func TestConfigCheckACL(t *testing.T) {
 		})
 	}
 }
-
-// TestServeRefusesToken keeps serve from running without the token
-// authentication a configuration asks for, until serve wires it.
-func TestServeRefusesToken(t *testing.T) {
-	path := writeFile(t, "config.yml", "version: 0.1\nstorage: inmemory\nauth:\n  token:\n    htpasswd: /h\n")
-	code, _, stderr := runCLI(t, nil, "serve", path)
-	if code != exitError || !strings.Contains(stderr, "auth.token: token authentication is not served yet") {
-		t.Errorf("serve with auth.token: exit %d, stderr %q", code, stderr)
-	}
-}

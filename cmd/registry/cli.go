@@ -85,18 +85,6 @@ func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 	return 0, false
 }
 
-// loadConfig loads the configuration serve uses: as readConfig, but a
-// configuration with auth.token is refused until serve wires token
-// authentication, so that it never serves without the authentication the
-// configuration asks for.
-func loadConfig(path string, env []string) (*config.Config, []string, error) {
-	cfg, warnings, err := readConfig(path, env)
-	if err == nil && cfg.Auth.Token != nil {
-		return nil, warnings, errors.New("auth.token: token authentication is not served yet, and Berth will not serve without it; remove the auth section to serve anonymously")
-	}
-	return cfg, warnings, err
-}
-
 // readConfig loads the configuration file at path, or the built-in one when
 // path is empty, with the environment overrides in env.
 func readConfig(path string, env []string) (*config.Config, []string, error) {

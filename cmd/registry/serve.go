@@ -41,7 +41,7 @@ func runServe(ctx context.Context, args, env []string, stderr io.Writer) int {
 	case fs.NArg() == 1:
 		*path = fs.Arg(0) // registry:2's form: registry serve FILE
 	}
-	cfg, warnings, err := loadConfig(*path, env)
+	cfg, warnings, err := readConfig(*path, env)
 	if err != nil {
 		for _, w := range warnings {
 			fmt.Fprintf(stderr, "warning: %s\n", w)
@@ -75,11 +75,23 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	h, err := registry.New(store,
-		registry.WithLogger(log),
-		registry.WithDeleteEnabled(cfg.Storage.Delete.Enabled))
+	ta, err := newTokenAuth(cfg, log)
 	if err != nil {
 		return err
+	}
+	opts := []registry.Option{registry.WithLogger(log), registry.WithDeleteEnabled(cfg.Storage.Delete.Enabled)}
+	if ta != nil {
+		opts = append(opts, registry.WithAuthorizer(ta.authorizer))
+	}
+	var h http.Handler
+	if h, err = registry.New(store, opts...); err != nil {
+		return err
+	}
+	if ta != nil && ta.handler != nil {
+		top := http.NewServeMux()
+		top.Handle("/token", ta.handler)
+		top.Handle("/", h)
+		h = top
 	}
 	srv, err := newServer(cfg.HTTP, withHeaders(h, cfg.HTTP.Headers), log)
 	if err != nil {
