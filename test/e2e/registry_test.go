@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,17 +73,25 @@ func Filesystem(dir string) Storage {
 // registry:2 tree.
 func TempFilesystem(t testing.TB) Storage {
 	t.Helper()
+	return jailedFilesystem(t, "docker")
+}
+
+// jailedFilesystem is TempFilesystem with the names the root may hold when
+// the test ends (TempFilesystem: docker; with token auth also berth, where
+// the signing key is kept).
+func jailedFilesystem(t testing.TB, rootHolds ...string) Storage {
+	t.Helper()
 	base := t.TempDir()
 	root := filepath.Join(base, "up2", "up1", "root")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for dir, only := range map[string]string{
-			base:                              "up2",
-			filepath.Join(base, "up2"):        "up1",
-			filepath.Join(base, "up2", "up1"): "root",
-			root:                              "docker",
+		for dir, only := range map[string][]string{
+			base:                              {"up2"},
+			filepath.Join(base, "up2"):        {"up1"},
+			filepath.Join(base, "up2", "up1"): {"root"},
+			root:                              rootHolds,
 		} {
 			entries, err := os.ReadDir(dir)
 			if err != nil {
@@ -90,8 +99,8 @@ func TempFilesystem(t testing.TB) Storage {
 				continue
 			}
 			for _, e := range entries {
-				if e.Name() != only {
-					t.Errorf("storage jail: %s appeared in %s; only %s belongs there", e.Name(), dir, only)
+				if !slices.Contains(only, e.Name()) {
+					t.Errorf("storage jail: %s appeared in %s; only %s belongs there", e.Name(), dir, strings.Join(only, ", "))
 				}
 			}
 		}
@@ -117,7 +126,8 @@ type Registry struct {
 
 // startOptions tweak how a registry is started.
 type startOptions struct {
-	envOnly bool // Berth only: configure with REGISTRY_* variables, no --config
+	envOnly bool           // Berth only: configure with REGISTRY_* variables, no --config
+	config  map[string]any // more top-level sections of the config file (auth)
 }
 
 // startTarget starts the registry under test on fresh storage.
@@ -172,11 +182,11 @@ func launch(t testing.TB, bin string, flavor Flavor, st Storage, opt startOption
 			"REGISTRY_STORAGE_DELETE_ENABLED=true")
 		args = []string{"serve"}
 	case flavor == Berth:
-		args = []string{"serve", "--config", writeConfig(t, flavor, r.Host, st)}
+		args = []string{"serve", "--config", writeConfig(t, flavor, r.Host, st, opt.config)}
 	default:
 		// Distribution v3 exports traces to localhost unless told not to.
 		env = append(env, "OTEL_TRACES_EXPORTER=none")
-		args = []string{"serve", writeConfig(t, flavor, r.Host, st)}
+		args = []string{"serve", writeConfig(t, flavor, r.Host, st, opt.config)}
 	}
 	r.cmd = exec.Command(bin, args...)
 	r.cmd.Env = env
@@ -194,8 +204,9 @@ func launch(t testing.TB, bin string, flavor Flavor, st Storage, opt startOption
 	return r, nil
 }
 
-// writeConfig writes a registry:2-shaped config both implementations read.
-func writeConfig(t testing.TB, flavor Flavor, addr string, st Storage) string {
+// writeConfig writes a registry:2-shaped config both implementations read,
+// with the sections of extra added.
+func writeConfig(t testing.TB, flavor Flavor, addr string, st Storage, extra map[string]any) string {
 	t.Helper()
 	storage := map[string]any{"delete": map[string]any{"enabled": true}}
 	for k, v := range st.Config {
@@ -205,6 +216,9 @@ func writeConfig(t testing.TB, flavor Flavor, addr string, st Storage) string {
 		"version": "0.1",
 		"http":    map[string]any{"addr": addr},
 		"storage": storage,
+	}
+	for k, v := range extra {
+		cfg[k] = v
 	}
 	if flavor == Distribution {
 		// Only warnings: its access log would drown a failure's output.
