@@ -9,7 +9,7 @@ export PATH := $(TOOLS):$(PATH)
 E2E_FLAGS ?=
 E2E_TIMEOUT ?= 15m
 
-.PHONY: all build run test unit e2e conformance bench lint check-imports tools clean
+.PHONY: all build run test unit e2e conformance conformance-auth bench lint check-imports tools clean
 
 all: build
 
@@ -21,7 +21,7 @@ run: build
 	bin/registry serve
 
 # Everything CI checks, cheapest first.
-test: lint check-imports unit conformance e2e
+test: lint check-imports unit conformance conformance-auth e2e
 
 unit:
 	$(GO) test ./...
@@ -38,6 +38,11 @@ e2e: tools
 # runs it against Distribution).
 conformance:
 	scripts/conformance.sh
+
+# The same suite with token auth on: bin/registry issues its own tokens to
+# an admin user, and the suite logs in with OCI_USERNAME/OCI_PASSWORD.
+conformance-auth:
+	CONFORMANCE_AUTH=1 scripts/conformance.sh
 
 bench:
 	$(GO) run ./bench

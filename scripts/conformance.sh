@@ -15,6 +15,14 @@
 #   CONFORMANCE_REGISTRY     berth (default) or distribution, the CNCF
 #                            registry from .tools/bin/distribution-registry,
 #                            to tell a Berth bug from a quirk of the suite.
+#   CONFORMANCE_AUTH=1       Berth only: run with token auth on. The registry
+#                            issues its own tokens (auth.token.htpasswd, the
+#                            default ACL: any authenticated account may do
+#                            anything, anonymous callers nothing) to one user,
+#                            admin, with a random password; the suite logs in
+#                            with OCI_USERNAME/OCI_PASSWORD and follows the
+#                            Bearer challenges to /token. The script checks
+#                            first that an anonymous GET /v2/ is refused.
 #   CONFORMANCE_RESULTS_DIR  where results.yaml, junit.xml, report.html,
 #                            failures.txt (each test that did not pass with
 #                            its requests and responses) and the registry
@@ -31,12 +39,18 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 flavor="${CONFORMANCE_REGISTRY:-berth}"
+auth="${CONFORMANCE_AUTH:-}"
 suite="$root/.tools/bin/oci-conformance"
 suite_pkg=github.com/opencontainers/distribution-spec/conformance
 
 log() { printf 'conformance: %s\n' "$*" >&2; }
 die() { printf 'conformance: error: %s\n' "$*" >&2; exit 2; }
 
+case "$auth" in
+"" | 0) auth="" ;;
+1) ;;
+*) die "CONFORMANCE_AUTH=$auth: want 1 or unset" ;;
+esac
 command -v go >/dev/null || die "go is not on PATH"
 command -v curl >/dev/null || die "curl is not on PATH"
 
@@ -64,6 +78,9 @@ distribution)
 	;;
 *) die "CONFORMANCE_REGISTRY=$flavor: want berth or distribution" ;;
 esac
+if [ -n "$auth" ] && [ "$flavor" != berth ]; then
+	die "CONFORMANCE_AUTH=1 runs Berth's own token issuer; Distribution has none (unset it, or use CONFORMANCE_REGISTRY=berth)"
+fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/berth-conformance.XXXXXX")"
 results="${CONFORMANCE_RESULTS_DIR:-$work/results}"
@@ -87,7 +104,7 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	fi
-	rm -rf "$work/storage" "$work/cwd" "$work/config.yml"
+	rm -rf "$work/storage" "$work/cwd" "$work/config.yml" "$work/htpasswd"
 	# Keep the temp dir only when it holds the results of a whole run.
 	if [ -n "$interrupted" ] && [ -z "${CONFORMANCE_RESULTS_DIR:-}" ]; then
 		rm -rf "$work"
@@ -111,6 +128,9 @@ start() {
 		case "$name" in REGISTRY_*) env+=(-u "$name") ;; esac
 	done
 	env+=(REGISTRY_HTTP_ADDR="$addr" REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="$work/storage")
+	if [ -n "$auth" ]; then
+		env+=(REGISTRY_AUTH_TOKEN_HTPASSWD="$work/htpasswd")
+	fi
 	local args=(serve)
 	if [ "$flavor" = distribution ]; then
 		cat >"$work/config.yml" <<-EOF
@@ -142,6 +162,16 @@ start() {
 	return 1
 }
 
+# With auth, one user with a random password; it goes to the suite only.
+auth_env=()
+if [ -n "$auth" ]; then
+	password="$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+	printf '%s\n' "$password" | "$registry_bin" user add --htpasswd "$work/htpasswd" admin >/dev/null ||
+		die "registry user add --htpasswd $work/htpasswd admin failed"
+	auth_env=(OCI_USERNAME=admin OCI_PASSWORD="$password")
+	log "token auth on: user admin in $work/htpasswd"
+fi
+
 started=""
 for attempt in 1 2 3 4 5; do
 	port=$((20000 + RANDOM % 40000))
@@ -156,6 +186,17 @@ for attempt in 1 2 3 4 5; do
 	tail -n 40 "$registry_log" >&2
 done
 [ -n "$started" ] || die "could not start $flavor; log: $registry_log"
+
+# A run meant to be authenticated proves nothing if the registry is open.
+if [ -n "$auth" ]; then
+	headers="$(curl -s -o /dev/null -D - --max-time 5 "http://$addr/v2/" | tr -d '\r')"
+	status="$(printf '%s\n' "$headers" | awk 'NR == 1 { print $2 }')"
+	challenge="$(printf '%s\n' "$headers" | sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: //p')"
+	case "$status $challenge" in
+	"401 Bearer realm="*) log "anonymous GET /v2/ refused: $status, $challenge" ;;
+	*) die "token auth is not on: anonymous GET /v2/ answered \"$status $challenge\", want 401 with a Bearer challenge" ;;
+	esac
+fi
 
 # The suite reads ./oci-conformance.yaml when present: run it from an empty
 # directory so only the settings below (and the caller's OCI_*) apply.
@@ -177,7 +218,7 @@ set +e
 		OCI_API_MANIFESTS_DELETE=true \
 		OCI_API_BLOBS_DELETE=true \
 		OCI_RESULTS_DIR="$results" \
-		exec "$suite"
+		exec env ${auth_env[@]+"${auth_env[@]}"} "$suite"
 ) >"$suite_out" 2>"$results/suite.err" &
 # In the background so a signal to this script runs cleanup at once.
 suite_pid=$!
@@ -213,7 +254,7 @@ fi
 "$failures" "$results/junit.xml" >"$results/failures.txt" || true
 log "results: $results (failures.txt, report.html, junit.xml, results.yaml, suite.out, registry.log)"
 if [ "$suite_rc" -ne 0 ] || ! grep -q '^OCI Conformance Result: Pass$' "$suite_out"; then
-	log "FAIL: $flavor does not pass the OCI conformance suite ($suite_version)"
+	log "FAIL: $flavor${auth:+ with token auth} does not pass the OCI conformance suite ($suite_version)"
 	exit 1
 fi
-log "PASS: $flavor passes the OCI conformance suite ($suite_version)"
+log "PASS: $flavor${auth:+ with token auth} passes the OCI conformance suite ($suite_version)"
