@@ -1,0 +1,86 @@
+package credstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// newFileMode is the mode of a config.json this package creates.
+const newFileMode fs.FileMode = 0o600
+
+// writeFile replaces the file at path with data atomically: a temporary
+// file beside it is written, synced and renamed over it, so readers see
+// the old contents or the new. When path is a symbolic link (dangling or
+// not), the file it points to is replaced, as docker does. old describes
+// the file replaced (nil when there was none): its permissions, and its
+// owner and group when the caller may set them, are kept; a new file gets
+// mode 0600.
+func writeFile(path string, data []byte, old fs.FileInfo) (err error) {
+	path = linkTarget(path)
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("credstore: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	mode := newFileMode
+	if old != nil {
+		mode = old.Mode().Perm()
+		keepOwner(tmp, old)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("credstore: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("credstore: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("credstore: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("credstore: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("credstore: %w", err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// linkTarget returns the file path names after following symbolic links,
+// also when the last one dangles; path itself when it is no link.
+func linkTarget(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return path
+	}
+	for range 40 { // a dangling chain: follow it by hand
+		target, err := os.Readlink(path)
+		if err != nil {
+			return path
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return path
+}
+
+// syncDir makes a rename in dir durable where the platform allows;
+// failures are ignored, as the rename itself has happened.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
