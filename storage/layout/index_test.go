@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/berthhq/berth/storage/layout"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -123,11 +124,11 @@ func TestLabels(t *testing.T) {
 	ctx := context.Background()
 	l := newLayout(t)
 	b, d := blob(t, "", 10)
-	if err := l.UpdateLabels(ctx, d.Digest, func(m map[string]string) { m["k"] = "v" }); !errors.Is(err, layout.ErrBlobUnknown) {
+	if err := l.UpdateLabels(ctx, []digest.Digest{d.Digest}, func(_ digest.Digest, m map[string]string) { m["k"] = "v" }); !errors.Is(err, layout.ErrBlobUnknown) {
 		t.Fatalf("labelling a missing blob = %v", err)
 	}
 	put(t, l, d, b)
-	if err := l.UpdateLabels(ctx, d.Digest, func(m map[string]string) { m["k"] = "v" }); err != nil {
+	if err := l.UpdateLabels(ctx, []digest.Digest{d.Digest}, func(_ digest.Digest, m map[string]string) { m["k"] = "v" }); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := l.Labels(ctx, d.Digest); got["k"] != "v" {

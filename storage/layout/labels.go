@@ -60,27 +60,32 @@ func (l *Layout) Labels(ctx context.Context, d digest.Digest) (map[string]string
 	return out, err
 }
 
-// UpdateLabels changes the labels of blob d under the index lock: fn gets
-// the current labels (a map it may modify; deleting every key drops the
-// blob's entry). Blob d must be stored (ErrBlobUnknown otherwise).
-func (l *Layout) UpdateLabels(ctx context.Context, d digest.Digest, fn func(map[string]string)) error {
-	if _, err := l.Stat(ctx, d); err != nil {
-		return err
+// UpdateLabels changes the labels of blobs ds in one update under the
+// index lock: fn is called for each with the blob's current labels, a map
+// it may modify (deleting every key drops the blob's entry). Every blob
+// must be stored (ErrBlobUnknown otherwise, and nothing changes).
+func (l *Layout) UpdateLabels(ctx context.Context, ds []digest.Digest, fn func(d digest.Digest, labels map[string]string)) error {
+	for _, d := range ds {
+		if _, err := l.Stat(ctx, d); err != nil {
+			return err
+		}
 	}
 	return l.withIndexLock(ctx, func() error {
 		lb, err := l.readLabels()
 		if err != nil {
 			return err
 		}
-		m := lb[d]
-		if m == nil {
-			m = map[string]string{}
-		}
-		fn(m)
-		if len(m) == 0 {
-			delete(lb, d)
-		} else {
-			lb[d] = m
+		for _, d := range ds {
+			m := lb[d]
+			if m == nil {
+				m = map[string]string{}
+			}
+			fn(d, m)
+			if len(m) == 0 {
+				delete(lb, d)
+			} else {
+				lb[d] = m
+			}
 		}
 		return l.writeLabels(lb)
 	})
