@@ -202,7 +202,13 @@ func newClient(t *testing.T, reg *testRegistry) *client.Client {
 // newService returns an image service over a fresh layout.
 func newService(t *testing.T) *image.Service {
 	t.Helper()
-	l, err := layout.New(t.TempDir())
+	return newServiceAt(t, t.TempDir())
+}
+
+// newServiceAt returns an image service over a layout at dir.
+func newServiceAt(t *testing.T, dir string) *image.Service {
+	t.Helper()
+	l, err := layout.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +235,13 @@ func pushImage(t *testing.T, reg *testRegistry, ref string, size, layers int64) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	writeImage(t, reg, ref, img)
+	return img
+}
+
+// writeImage writes img to reg as ref with ggcr.
+func writeImage(t *testing.T, reg *testRegistry, ref string, img v1.Image) {
+	t.Helper()
 	r, err := name.ParseReference(reg.host+"/"+ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +249,6 @@ func pushImage(t *testing.T, reg *testRegistry, ref string, size, layers int64) 
 	if err := remote.Write(r, img); err != nil {
 		t.Fatal(err)
 	}
-	return img
 }
 
 // pushIndex writes an index of one random image per platform to reg.
