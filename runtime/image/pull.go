@@ -143,6 +143,24 @@ func (s *Service) child(ctx context.Context, f Fetcher, repo string, d ocispec.D
 // remoteTree returns the manifests to store, children before the index
 // that lists them, and the one to tag.
 func (s *Service) remoteTree(ctx context.Context, f Fetcher, repo string, top node, o *options) ([]node, node, error) {
+	want := HostPlatform()
+	if o.platform != nil {
+		want = *o.platform
+	}
+	var pick *ocispec.Platform
+	if !o.allPlatforms {
+		pick = &want
+	}
+	child := func(ctx context.Context, d ocispec.Descriptor) (node, error) { return s.child(ctx, f, repo, d) }
+	return manifestTree(ctx, child, top, pick)
+}
+
+// manifestTree returns the manifests under top, children before the
+// index that lists them, and the one a name should point at: with pick
+// set, only that platform's manifest of an index (and the name points at
+// it), else everything (and the name points at top). child fetches a
+// manifest an index lists.
+func manifestTree(ctx context.Context, child func(context.Context, ocispec.Descriptor) (node, error), top node, pick *ocispec.Platform) ([]node, node, error) {
 	if layout.IsManifest(top.desc.MediaType) {
 		return []node{top}, top, nil
 	}
@@ -150,32 +168,28 @@ func (s *Service) remoteTree(ctx context.Context, f Fetcher, repo string, top no
 	if err != nil {
 		return nil, node{}, err
 	}
-	if !o.allPlatforms {
-		want := HostPlatform()
-		if o.platform != nil {
-			want = *o.platform
-		}
-		d, err := pickManifest(idx, want)
+	if pick != nil {
+		d, err := pickManifest(idx, *pick)
 		if err != nil {
 			return nil, node{}, err
 		}
-		n, err := s.child(ctx, f, repo, d)
+		n, err := child(ctx, d)
 		if err != nil {
 			return nil, node{}, err
 		}
 		if !layout.IsManifest(n.desc.MediaType) {
-			return nil, node{}, fmt.Errorf("index %s: %s for %s is a nested index: %w", top.desc.Digest, d.Digest, FormatPlatform(want), ErrUnsupported)
+			return nil, node{}, fmt.Errorf("index %s: %s for %s is a nested index: %w", top.desc.Digest, d.Digest, FormatPlatform(*pick), ErrUnsupported)
 		}
 		return []node{n}, n, nil
 	}
 	var nodes []node
 	for _, d := range idx.Manifests {
-		n, err := s.child(ctx, f, repo, d)
+		n, err := child(ctx, d)
 		if err != nil {
 			return nil, node{}, err
 		}
 		if layout.IsIndex(n.desc.MediaType) {
-			sub, _, err := s.remoteTree(ctx, f, repo, n, o)
+			sub, _, err := manifestTree(ctx, child, n, nil)
 			if err != nil {
 				return nil, node{}, err
 			}
