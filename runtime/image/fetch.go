@@ -29,6 +29,7 @@ func (s *Service) fetchBlob(ctx context.Context, f Fetcher, repo string, b blobR
 	if b.layer {
 		kind = "layer"
 	}
+	freshTried := false
 	for attempt := 0; ; attempt++ {
 		w, err := s.store.Ingest(ctx, d)
 		if errors.Is(err, layout.ErrAlreadyExists) {
@@ -38,11 +39,19 @@ func (s *Service) fetchBlob(ctx context.Context, f Fetcher, repo string, b blobR
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", kind, d.Digest, err)
 		}
+		resumed := w.Offset() > 0
 		progressed, err := s.download(ctx, f, repo, w, b, rep)
 		w.Close()
 		if err == nil {
 			report(StatusDownloadComplete)
 			return nil
+		}
+		if isMismatch(err) && resumed && !freshTried {
+			// The kept partial download may be what was wrong (a crash
+			// after bad bytes were written); it is gone now: start over.
+			freshTried = true
+			report(StatusRetrying)
+			continue
 		}
 		if isMismatch(err) {
 			return fmt.Errorf("%s %s from %s: the registry sent other content: %w", kind, d.Digest, repo, err)
@@ -67,6 +76,12 @@ func (s *Service) fetchBlob(ctx context.Context, f Fetcher, repo string, b blobR
 // mismatch discards it (the error matches ErrDigestMismatch).
 func (s *Service) download(ctx context.Context, f Fetcher, repo string, w *layout.Writer, b blobRef, rep *reporter) (bool, error) {
 	d := w.Descriptor()
+	if w.Offset() == d.Size { // all there, but never committed
+		if b.layer {
+			rep.send(d.Digest, d.Size, StatusVerifying)
+		}
+		return false, w.Commit()
+	}
 	body, err := s.openBlob(ctx, f, repo, w)
 	if err != nil {
 		return false, err

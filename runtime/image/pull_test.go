@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -243,4 +244,45 @@ func TestPullCorrupt(t *testing.T) {
 		t.Fatalf("corrupt partial kept: %v", left)
 	}
 	validate(t, s)
+}
+
+// TestPullKeptPartials starts pulls over partial downloads an earlier
+// process left behind: a complete but uncommitted one is used as is; a
+// corrupt one is dropped and the layer fetched again from the start.
+func TestPullKeptPartials(t *testing.T) {
+	ctx := context.Background()
+	reg := newRegistry(t)
+	img := pushImage(t, reg, "team/app:v1", 64<<10, 1)
+	layer := layerDigests(t, img)[0]
+	l, _ := img.LayerByDigest(v1.Hash{Algorithm: "sha256", Hex: layer.Encoded()})
+	rc, _ := l.Compressed()
+	content, _ := io.ReadAll(rc)
+	rc.Close()
+	corrupt := append([]byte{}, content[:len(content)/2]...)
+	corrupt[0] ^= 0xff
+	tests := []struct {
+		name    string
+		partial []byte
+		gets    int // GETs of the layer
+	}{
+		{"complete, never committed", content, 0},
+		{"corrupt", corrupt, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newService(t)
+			p := filepath.Join(s.Store().Dir(), "ingest", "sha256-"+layer.Encoded()+".partial")
+			if err := os.WriteFile(p, tt.partial, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			reg.rec.reset()
+			if _, err := s.Pull(ctx, newClient(t, reg), reg.host+"/team/app:v1"); err != nil {
+				t.Fatal(err)
+			}
+			validate(t, s)
+			if n := reg.rec.count("GET", "/blobs/"+layer.String()); n != tt.gets {
+				t.Errorf("%d GETs of the layer, want %d", n, tt.gets)
+			}
+		})
+	}
 }
