@@ -27,7 +27,7 @@ func (a *app) newProgress(quiet bool) progress {
 	switch {
 	case quiet:
 		return nopProgress{}
-	case isTerminal(a.out):
+	case isTerminal(a.out) && terminalHeight(a.out) > 0:
 		return newBarProgress(a.out, terminalWidth(a.out))
 	default:
 		return &plainProgress{out: a.out, last: map[string]image.Status{}}
@@ -79,7 +79,8 @@ type layerBar struct {
 
 func newBarProgress(out io.Writer, width int) *barProgress {
 	return &barProgress{
-		p:     mpb.New(mpb.WithOutput(out), mpb.WithWidth(width), mpb.WithRefreshRate(150*time.Millisecond)),
+		p: mpb.New(mpb.WithOutput(out), mpb.WithWidth(width), mpb.WithRefreshRate(150*time.Millisecond),
+			mpb.WithAutoRefresh()), // also draws the final state of quick transfers
 		width: width,
 		bars:  map[string]*layerBar{},
 	}
@@ -91,7 +92,7 @@ func (b *barProgress) event(e image.Event) {
 	lb, ok := b.bars[e.ID]
 	if !ok {
 		lb = &layerBar{ev: e}
-		lb.bar = b.p.MustAdd(0, mpb.BarFillerFunc(lb.fill))
+		lb.bar = b.p.MustAdd(0, mpb.BarFillerFunc(lb.fill), mpb.BarFillerTrim())
 		b.bars[e.ID] = lb
 		b.order = append(b.order, lb)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	"github.com/berthhq/berth/registry/client"
 	"github.com/berthhq/berth/runtime/image"
@@ -147,11 +148,17 @@ func (a *app) pullOne(ctx context.Context, svc *image.Service, sources []*client
 	if err != nil {
 		return image.PullResult{}, err
 	}
+	// Docker prints "<tag>: Pulling from <path>" once the image is found:
+	// before the first layer event, or before the digest.
+	header := func() {}
 	if !quiet {
-		fmt.Fprintf(a.out, "%s: Pulling from %s\n", tagOrDigest(named), reference.Path(named))
+		header = sync.OnceFunc(func() {
+			fmt.Fprintf(a.out, "%s: Pulling from %s\n", tagOrDigest(named), reference.Path(named))
+		})
 	}
 	prog := a.newProgress(quiet)
-	opts = append(opts[:len(opts):len(opts)], image.WithProgress(prog.event))
+	show := func(e image.Event) { header(); prog.event(e) }
+	opts = append(opts[:len(opts):len(opts)], image.WithProgress(show))
 	var res image.PullResult
 	for i, src := range sources {
 		res, err = svc.Pull(ctx, src, ref, opts...)
@@ -164,6 +171,7 @@ func (a *app) pullOne(ctx context.Context, svc *image.Service, sources []*client
 	if err != nil {
 		return res, err
 	}
+	header()
 	if !quiet {
 		fmt.Fprintf(a.out, "Digest: %s\n", res.Digest)
 	}
@@ -221,11 +229,30 @@ func allTags(ctx context.Context, sources []*client.Client, named reference.Name
 	return refs, nil
 }
 
-// pullError adds docker's hint to a refusal.
+// pullError says what went wrong the way docker does: a refusal gets
+// docker's hint to log in, a missing manifest names the reference.
 func pullError(named reference.Named, err error) error {
 	if errors.Is(err, client.ErrUnauthorized) || errors.Is(err, client.ErrDenied) {
 		return fmt.Errorf("pull access denied for %s, repository does not exist or may require 'ctl login': %w",
-			reference.FamiliarName(named), err)
+			reference.FamiliarName(named), registryError(err))
+	}
+	var ce *client.Error
+	if errors.As(err, &ce) && (ce.Code == "MANIFEST_UNKNOWN" || ce.Code == "NAME_UNKNOWN") {
+		return fmt.Errorf("manifest for %s not found: %w", reference.FamiliarString(reference.TagNameOnly(named)), ce)
+	}
+	return err
+}
+
+// registryError is the registry's or token service's own refusal inside
+// err, without the layers of context around it; err when there is none.
+func registryError(err error) error {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	var te *client.TokenError
+	if errors.As(err, &te) {
+		return te
 	}
 	return err
 }

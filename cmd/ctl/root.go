@@ -116,7 +116,11 @@ func Execute(ctx context.Context, cmd *cobra.Command) int {
 	if errors.As(err, &se) {
 		return se.code
 	}
-	fmt.Fprintf(errOut, "Error: %s\n", oneLine(err.Error()))
+	msg := oneLine(err.Error())
+	if strings.Contains(msg, "server gave HTTP response to HTTPS client") {
+		msg += " (for a registry without TLS, use --insecure or set 'insecure: true' for it in ctl's config)"
+	}
+	fmt.Fprintf(errOut, "Error: %s\n", msg)
 	return exitError
 }
 

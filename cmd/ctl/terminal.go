@@ -38,6 +38,17 @@ func terminalWidth(w io.Writer) int {
 	return 80
 }
 
+// terminalHeight is the number of rows of the terminal w is on, 0 when
+// unknown (a pseudo-terminal nobody sized cannot show redrawn lines).
+func terminalHeight(w io.Writer) int {
+	if fd, ok := terminalFd(w); ok {
+		if _, height, err := term.GetSize(fd); err == nil {
+			return height
+		}
+	}
+	return 0
+}
+
 // errNoTTY is docker's refusal to prompt without a terminal.
 var errNoTTY = errors.New("cannot perform an interactive login from a non TTY device")
 
