@@ -27,8 +27,9 @@ func newClient() *http.Client {
 
 // regClient speaks the few distribution API calls the scenarios need to one registry.
 type regClient struct {
-	http *http.Client
-	base *url.URL
+	http  *http.Client
+	base  *url.URL
+	token string // bearer token sent with every request; "" for none
 }
 
 func newRegClient(c *http.Client, baseURL string) (*regClient, error) {
@@ -37,6 +38,23 @@ func newRegClient(c *http.Client, baseURL string) (*regClient, error) {
 		return nil, err
 	}
 	return &regClient{http: c, base: u}, nil
+}
+
+// withToken returns a copy of c that sends "Authorization: Bearer token" with every request, as
+// docker does with the token it got for a repository. c and the copy share connections.
+func (c *regClient) withToken(token string) *regClient {
+	cp := *c
+	cp.token = token
+	return &cp
+}
+
+// newRequest is http.NewRequestWithContext plus c's bearer token, if any.
+func (c *regClient) newRequest(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err == nil && c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return req, err
 }
 
 // do sends req and checks the status is one of want; on mismatch it returns an error quoting the
@@ -65,7 +83,7 @@ func drain(resp *http.Response) {
 // startUpload POSTs a new upload session and returns its absolute Location.
 func (c *regClient) startUpload(ctx context.Context, repo string) (*url.URL, error) {
 	u := c.base.JoinPath("v2", repo, "blobs", "uploads") // no trailing slash from JoinPath
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String()+"/", nil)
+	req, err := c.newRequest(ctx, http.MethodPost, u.String()+"/", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +107,7 @@ func (c *regClient) location(resp *http.Response) (*url.URL, error) {
 // patchUpload streams body to the upload at loc in one PATCH without Content-Range (chunked
 // transfer encoding, as docker does) and returns the next Location.
 func (c *regClient) patchUpload(ctx context.Context, loc *url.URL, body io.Reader) (*url.URL, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc.String(), io.NopCloser(body))
+	req, err := c.newRequest(ctx, http.MethodPatch, loc.String(), io.NopCloser(body))
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +126,7 @@ func (c *regClient) finishUpload(ctx context.Context, loc *url.URL, digest strin
 	q := u.Query()
 	q.Set("digest", digest)
 	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), bytes.NewReader(body))
+	req, err := c.newRequest(ctx, http.MethodPut, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -146,7 +164,7 @@ func (c *regClient) pushWhole(ctx context.Context, repo, digest string, data []b
 // pullBlob GETs a blob, reads it through buf and discards it, and returns how many bytes came.
 func (c *regClient) pullBlob(ctx context.Context, repo, digest string, buf []byte) (int64, error) {
 	u := c.base.JoinPath("v2", repo, "blobs", digest)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := c.newRequest(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return 0, err
 	}
@@ -171,7 +189,7 @@ func (c *regClient) pullBlob(ctx context.Context, repo, digest string, buf []byt
 // putManifest PUTs a manifest under ref with its media type and expects 201.
 func (c *regClient) putManifest(ctx context.Context, repo, ref, mediaType string, body []byte) error {
 	u := c.base.JoinPath("v2", repo, "manifests", ref)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), bytes.NewReader(body))
+	req, err := c.newRequest(ctx, http.MethodPut, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -187,7 +205,7 @@ func (c *regClient) putManifest(ctx context.Context, repo, ref, mediaType string
 // headManifest sends HEAD for ref accepting the OCI and Docker manifest types and returns the
 // Docker-Content-Digest header.
 func (c *regClient) headManifest(ctx context.Context, u, accept string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
+	req, err := c.newRequest(ctx, http.MethodHead, u, nil)
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 // Command bench compares Berth's registry with the CNCF Distribution registry on this machine, in
-// one run, and writes the ratios to BENCHMARKS.md. It is a measuring tool, not a test: it never
-// fails on a missed target and does not run in CI.
+// one run, and writes the ratios to BENCHMARKS.md. Some scenarios compare Berth with itself
+// instead (token auth on vs off); they get a table of their own. It is a measuring tool, not a
+// test: it never fails on a missed target and does not run in CI.
 //
 // Usage (from the repository root; `make bench` runs the first line):
 //
@@ -62,8 +63,8 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.berth, "berth", "bin/registry", "Berth registry binary")
 	fs.StringVar(&o.distribution, "distribution", ".tools/bin/distribution-registry", "CNCF Distribution registry binary")
 	fs.StringVar(&o.dir, "dir", "", "parent of the temporary stores (default $TMPDIR or /tmp); both registries use it")
-	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head); default all. A partial run prints only unless -out is given")
-	dur := fs.Duration("duration", 0, "manifest HEAD storm duration (default 20s, 2s with -short)")
+	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head, manifest-head-auth); default all. A partial run prints only unless -out is given")
+	dur := fs.Duration("duration", 0, "duration of the manifest HEAD storms (default 20s, 2s with -short)")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "Usage: go run ./bench [flags]\n\nCompares bin/registry with the Distribution registry and rewrites BENCHMARKS.md.\n\n")
 		fs.PrintDefaults()
@@ -121,11 +122,12 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	var sides [2]contender
+	var berth string
 	if o.selfCheck {
 		sides[0] = contender{NewDistributionKind("distribution-a", dist), dist}
 		sides[1] = contender{NewDistributionKind("distribution-b", dist), dist}
 	} else {
-		berth, err := findBinary(o.berth, "build it with `go build -o bin/registry ./cmd/registry`")
+		berth, err = findBinary(o.berth, "build it with `go build -o bin/registry ./cmd/registry`")
 		if err != nil {
 			return err
 		}
@@ -145,7 +147,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	shaRate := sha256Rate(pat, o.shaSize)
 	fmt.Fprintf(stderr, "sha256: %s MB/s\n", mb(shaRate))
 
-	scenarios, err := selectScenarios(o, pat, shaRate)
+	scenarios, err := selectScenarios(o, pat, shaRate, berth)
 	if err != nil {
 		return err
 	}
@@ -162,11 +164,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			if _, ok := sc.(selfWarming); ok {
 				continue
 			}
-			for _, side := range sides {
+			for _, side := range contendersFor(sc, sides) {
 				if _, err := measure(ctx, side.kind, sc, NewFilesystemStorage, scratch, newClient()); err != nil {
 					return fmt.Errorf("warm-up, %s on %s: %w", sc.Name(), side.kind.Name(), err)
 				}
-				fmt.Fprintf(stderr, "warm-up   %-13s %s\n", sc.Name(), side.kind.Name())
+				fmt.Fprintf(stderr, "warm-up   %-18s %s\n", sc.Name(), side.kind.Name())
 			}
 		}
 	}
@@ -179,14 +181,15 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			if round%2 == 1 {
 				order = []int{1, 0}
 			}
+			pair := contendersFor(sc, sides)
 			for _, i := range order {
-				k := sides[i].kind
+				k := pair[i].kind
 				vals, err := measure(ctx, k, sc, NewFilesystemStorage, scratch, client)
 				if err != nil {
 					return fmt.Errorf("round %d, %s on %s: %w", round+1, sc.Name(), k.Name(), err)
 				}
 				res.add(i, vals)
-				fmt.Fprintf(stderr, "round %d/%d %-13s %-14s %s\n", round+1, o.rounds, sc.Name(), k.Name(), res.describe(sc, vals))
+				fmt.Fprintf(stderr, "round %d/%d %-18s %-14s %s\n", round+1, o.rounds, sc.Name(), k.Name(), res.describe(sc, vals))
 			}
 		}
 	}
@@ -202,25 +205,42 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// selectScenarios builds the scenarios for o, keeping only those named by -run if given.
-func selectScenarios(o options, pat *pattern, shaRate float64) ([]scenario, error) {
+// selectScenarios builds the scenarios for o, keeping only those named by -run if given. berth
+// is Berth's binary; a self-check, which has none, leaves out the scenarios that compare Berth
+// with itself.
+func selectScenarios(o options, pat *pattern, shaRate float64, berth string) ([]scenario, error) {
 	all := []scenario{
 		&bigBlob{pat: pat, size: o.bigSize, shaRate: shaRate},
 		&smallBlobs{pat: pat, count: o.smallCount, size: o.smallSize, conc: o.smallConc},
 		&headStorm{pat: pat, conc: o.headConc, dur: o.headDur},
+	}
+	if !o.selfCheck {
+		all = append(all, newAuthHeadStorm(pat, o.headConc, o.headDur, berth))
 	}
 	if len(o.only) == 0 {
 		return all, nil
 	}
 	var out []scenario
 	for _, name := range o.only {
-		i := slices.IndexFunc(all, func(s scenario) bool { return s.Name() == strings.TrimSpace(name) })
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(all, func(s scenario) bool { return s.Name() == name })
+		if i < 0 && name == (&authHeadStorm{}).Name() {
+			return nil, fmt.Errorf("-run: %s compares Berth with itself; it does not run with -selfcheck", name)
+		}
 		if i < 0 {
 			return nil, fmt.Errorf("-run: unknown scenario %q", name)
 		}
 		out = append(out, all[i])
 	}
 	return out, nil
+}
+
+// contendersFor returns the pair sc is measured on: its own if it is a comparer, else the run's.
+func contendersFor(sc scenario, sides [2]contender) [2]contender {
+	if c, ok := sc.(comparer); ok {
+		return c.Contenders()
+	}
+	return sides
 }
 
 // measure runs sc once against a fresh registry of kind k on fresh storage and tears both down.

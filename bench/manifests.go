@@ -94,42 +94,65 @@ func (s *headStorm) Prepare(context.Context) error {
 }
 
 func (s *headStorm) Run(ctx context.Context, t *target) (map[string]float64, error) {
+	rate, err := s.rate(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{"head": rate}, nil
+}
+
+// rate pushes the image, warms up and returns the storm's successful HEADs per second. When the
+// registry has auth on it logs in as docker does: a push,pull token for the push and a pull token
+// for the storm, each fetched once and sent with every request.
+func (s *headStorm) rate(ctx context.Context, t *target) (float64, error) {
+	push, pull := t.reg, t.reg
+	if creds := t.srv.Creds; creds != nil {
+		tok, err := t.reg.login(ctx, *creds, "repository:"+headRepo+":pull,push")
+		if err != nil {
+			return 0, err
+		}
+		push = t.reg.withToken(tok)
+		if tok, err = t.reg.login(ctx, *creds, "repository:"+headRepo+":pull"); err != nil {
+			return 0, err
+		}
+		pull = t.reg.withToken(tok)
+	}
 	for _, b := range []struct {
 		digest string
 		data   []byte
 	}{{s.layerDigest, s.layer}, {s.configDigest, s.config}} {
-		if err := t.reg.pushWhole(ctx, headRepo, b.digest, b.data); err != nil {
-			return nil, fmt.Errorf("push image blob: %w", err)
+		if err := push.pushWhole(ctx, headRepo, b.digest, b.data); err != nil {
+			return 0, fmt.Errorf("push image blob: %w", err)
 		}
 	}
-	if err := t.reg.putManifest(ctx, headRepo, headTag, mediaTypeManifest, s.manifest); err != nil {
-		return nil, fmt.Errorf("push manifest: %w", err)
+	if err := push.putManifest(ctx, headRepo, headTag, mediaTypeManifest, s.manifest); err != nil {
+		return 0, fmt.Errorf("push manifest: %w", err)
 	}
 	warm := min(time.Second, s.dur/5)
-	if _, err := s.storm(ctx, t, warm); err != nil {
-		return nil, fmt.Errorf("warm-up: %w", err)
+	if _, err := s.storm(ctx, pull, warm); err != nil {
+		return 0, fmt.Errorf("warm-up: %w", err)
 	}
 	start := time.Now()
-	n, err := s.storm(ctx, t, s.dur)
+	n, err := s.storm(ctx, pull, s.dur)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return map[string]float64{"head": float64(n) / time.Since(start).Seconds()}, nil
+	return float64(n) / time.Since(start).Seconds(), nil
 }
 
-// storm runs HEAD requests from s.conc goroutines for d and returns how many succeeded. The first
-// failure stops the storm and is returned.
-func (s *headStorm) storm(ctx context.Context, t *target, d time.Duration) (int64, error) {
+// storm runs HEAD requests through reg from s.conc goroutines for d and returns how many
+// succeeded. The first failure stops the storm and is returned.
+func (s *headStorm) storm(ctx context.Context, reg *regClient, d time.Duration) (int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	u := t.reg.base.JoinPath("v2", headRepo, "manifests", headTag).String()
+	u := reg.base.JoinPath("v2", headRepo, "manifests", headTag).String()
 	deadline := time.Now().Add(d)
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	for range s.conc {
 		wg.Go(func() {
 			for ctx.Err() == nil && time.Now().Before(deadline) {
-				got, err := t.reg.headManifest(ctx, u, acceptManifests)
+				got, err := reg.headManifest(ctx, u, acceptManifests)
 				if err == nil && got != s.manifestDigest {
 					err = fmt.Errorf("HEAD %s: Docker-Content-Digest %q, want %q", u, got, s.manifestDigest)
 				}
@@ -144,6 +167,50 @@ func (s *headStorm) storm(ctx context.Context, t *target, d time.Duration) (int6
 	wg.Wait()
 	return done.Load(), context.Cause(ctx)
 }
+
+// authHeadStorm is headStorm against Berth with token auth on, compared with Berth with auth off
+// rather than with Distribution, whose token auth needs an external token server. It measures
+// what checking a reused token costs per request.
+type authHeadStorm struct {
+	headStorm
+	sides [2]contender // Berth with auth on, Berth with auth off
+}
+
+// newAuthHeadStorm returns the scenario for Berth's binary at berth.
+func newAuthHeadStorm(pat *pattern, conc int, dur time.Duration, berth string) *authHeadStorm {
+	return &authHeadStorm{
+		headStorm: headStorm{pat: pat, conc: conc, dur: dur},
+		sides: [2]contender{
+			{NewBerthAuthKind("berth-auth", berth, Credentials{User: "bench", Password: "bench-password"}), berth},
+			{NewBerthKind("berth", berth), berth},
+		},
+	}
+}
+
+func (s *authHeadStorm) Name() string { return "manifest-head-auth" }
+
+func (s *authHeadStorm) Metrics() []metric {
+	return []metric{{
+		key:   "head-auth",
+		label: fmt.Sprintf("manifest HEAD by tag, auth on, c=%d, %s", s.conc, s.dur),
+		unit:  "req/s",
+		goal:  goal{goalRatioWithin, 0.10},
+	}}
+}
+
+func (s *authHeadStorm) Run(ctx context.Context, t *target) (map[string]float64, error) {
+	rate, err := s.rate(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{"head-auth": rate}, nil
+}
+
+// Contenders implements comparer.
+func (s *authHeadStorm) Contenders() [2]contender { return s.sides }
+
+// Comparison implements comparer.
+func (s *authHeadStorm) Comparison() string { return "Berth with token auth on vs off" }
 
 func sha256Digest(b []byte) string {
 	sum := sha256.Sum256(b)

@@ -13,25 +13,62 @@ import (
 	"time"
 )
 
-// results holds every measured value: per metric, per side (0 = Berth or A, 1 = Distribution or
-// B), one value per round.
+// results holds every measured value: per metric, per side (0 = the first contender of the
+// metric's table: Berth, A, or Berth with auth on; 1 = the second), one value per round. The
+// metrics are grouped into the report's tables.
 type results struct {
-	names   [2]string
-	metrics []metric
-	values  map[string]*[2][]float64
+	tables []*table
+	values map[string]*[2][]float64
 }
 
+// table is one comparison in the report: two contenders and the metrics measured on both.
+type table struct {
+	title   string // "" for the run's own comparison (Berth vs Distribution)
+	names   [2]string
+	metrics []metric
+}
+
+// newResults makes room for the metrics of scenarios: those of comparers in a table per
+// Comparison, the rest in the run's own table, whose contenders are names.
 func newResults(names [2]string, scenarios []scenario) *results {
-	r := &results{names: names, values: map[string]*[2][]float64{}}
+	r := &results{tables: []*table{{names: names}}, values: map[string]*[2][]float64{}}
 	for _, sc := range scenarios {
+		t := r.tables[0]
+		if c, ok := sc.(comparer); ok {
+			t = r.table(c.Comparison(), c.Contenders())
+		}
 		for _, m := range sc.Metrics() {
-			r.metrics = append(r.metrics, m)
+			t.metrics = append(t.metrics, m)
 			r.values[m.key] = &[2][]float64{}
 		}
 	}
 	return r
 }
 
+// table returns the table titled title, adding it for sides if there is none yet.
+func (r *results) table(title string, sides [2]contender) *table {
+	for _, t := range r.tables {
+		if t.title == title {
+			return t
+		}
+	}
+	t := &table{title: title, names: [2]string{sides[0].kind.Name(), sides[1].kind.Name()}}
+	r.tables = append(r.tables, t)
+	return t
+}
+
+// nonEmpty returns the tables that have metrics, the run's own first.
+func (r *results) nonEmpty() []*table {
+	var out []*table
+	for _, t := range r.tables {
+		if len(t.metrics) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// add records one run's values; side is the index of the contender in the scenario's table.
 func (r *results) add(side int, vals map[string]float64) {
 	for k, v := range vals {
 		if p, ok := r.values[k]; ok {
@@ -59,9 +96,10 @@ type row struct {
 	aRun, bRun []float64
 }
 
-func (r *results) rows() []row {
+// rows returns the medians and verdicts of t's metrics.
+func (r *results) rows(t *table) []row {
 	var out []row
-	for _, m := range r.metrics {
+	for _, m := range t.metrics {
 		v := r.values[m.key]
 		rw := row{m: m, a: median(v[0]), b: median(v[1]), aRun: v[0], bRun: v[1], ratio: "-", met: "-"}
 		if rw.b > 0 {
@@ -206,23 +244,29 @@ func moduleVersion(path, mod string) string {
 	return ""
 }
 
-// printTable writes the medians as an aligned text table.
+// printTable writes the medians as aligned text tables, one per comparison.
 func printTable(w io.Writer, e env, r *results) {
-	fmt.Fprintf(w, "\nmedian of %d rounds; %d CPUs, %s; single-core sha256 %s MB/s; load %s -> %s\n\n",
+	fmt.Fprintf(w, "\nmedian of %d rounds; %d CPUs, %s; single-core sha256 %s MB/s; load %s -> %s\n",
 		e.rounds, e.nproc, e.cpu, mb(e.shaRate), e.loadStart, e.loadEnd)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\ttarget\tmet\n", r.names[0], r.names[1])
-	for _, rw := range r.rows() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", rw.m.label, rw.m.unit,
-			formatValue(rw.m, rw.a), formatValue(rw.m, rw.b), rw.ratio, rw.target, rw.met)
+	for _, t := range r.nonEmpty() {
+		if t.title != "" {
+			fmt.Fprintf(w, "\n%s:", t.title)
+		}
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\ttarget\tmet\n", t.names[0], t.names[1])
+		for _, rw := range r.rows(t) {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", rw.m.label, rw.m.unit,
+				formatValue(rw.m, rw.a), formatValue(rw.m, rw.b), rw.ratio, rw.target, rw.met)
+		}
+		tw.Flush()
 	}
-	tw.Flush()
 }
 
 // markdown renders BENCHMARKS.md: how the numbers were made, the table of medians, every round.
 func markdown(e env, r *results) string {
 	var b bytes.Buffer
-	a, d := r.names[0], r.names[1]
+	a, d := r.tables[0].names[0], r.tables[0].names[1]
 	b.WriteString("# Benchmarks\n\n")
 	fmt.Fprintf(&b, "Written by `go run ./bench` (`make bench`) on %s. Rerun it rather than editing this file.\n", e.date.Format("2006-01-02 15:04 MST"))
 	if e.short || e.selfCheck {
@@ -257,6 +301,13 @@ bytes per second.
 - **Manifest HEAD**: a small image (config, 32 KiB layer, OCI manifest tagged v1) is pushed, then
   32 goroutines send HEAD /v2/bench/head/manifests/v1 for %s after an uncounted warm-up; each
   answer must be 200 with the manifest's digest.
+- **Manifest HEAD, auth on** (a table of its own): the same storm against Berth with token auth
+  on and against Berth with auth off, so the ratio is what auth costs per request. With auth on,
+  Berth issues its own tokens at /token for one htpasswd account that its ACL allows everything;
+  the client logs in as docker does (GET /v2/, then the 401's Bearer realm with Basic
+  credentials), once with scope pull,push to push the image and once with scope pull for the
+  storm, and sends that one token with every HEAD. Distribution is not in this comparison: its
+  token auth needs an external token server, which this bench does not run.
 - **sha256**: crypto/sha256 over a 256 MiB buffer in one goroutine, best of three: the ceiling
   for a push that hashes every byte once on one core. The table shows each large push as a
   percentage of it.
@@ -274,16 +325,27 @@ bytes per second.
 `, a, d, e.rounds, sizeLabel(e.bigSize), e.smallCount, e.headDur, e.nproc, e.cpu, e.memory, e.kernel,
 		e.goVersion, a, e.binaries[0], d, e.binaries[1], e.distVer, mb(e.shaRate), e.loadStart, e.loadEnd)
 
-	fmt.Fprintf(&b, "## Results (median of %d rounds)\n\n", e.rounds)
-	fmt.Fprintf(&b, "| Scenario | Unit | %s | %s | %s/%s | Target | Met |\n|---|---|--:|--:|--:|---|---|\n", a, d, a, d)
-	for _, rw := range r.rows() {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", rw.m.label, rw.m.unit,
-			formatValue(rw.m, rw.a), formatValue(rw.m, rw.b), rw.ratio, rw.target, rw.met)
+	fmt.Fprintf(&b, "## Results (median of %d rounds)\n", e.rounds)
+	for _, t := range r.nonEmpty() {
+		if t.title != "" {
+			fmt.Fprintf(&b, "\n### %s\n", t.title)
+		}
+		fmt.Fprintf(&b, "\n| Scenario | Unit | %s | %s | %s/%s | Target | Met |\n|---|---|--:|--:|--:|---|---|\n",
+			t.names[0], t.names[1], t.names[0], t.names[1])
+		for _, rw := range r.rows(t) {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", rw.m.label, rw.m.unit,
+				formatValue(rw.m, rw.a), formatValue(rw.m, rw.b), rw.ratio, rw.target, rw.met)
+		}
 	}
-	b.WriteString("\n## Every round\n\n")
-	fmt.Fprintf(&b, "| Scenario | Unit | %s | %s |\n|---|---|---|---|\n", a, d)
-	for _, rw := range r.rows() {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", rw.m.label, rw.m.unit, joinValues(rw.m, rw.aRun), joinValues(rw.m, rw.bRun))
+	b.WriteString("\n## Every round\n")
+	for _, t := range r.nonEmpty() {
+		if t.title != "" {
+			fmt.Fprintf(&b, "\n### %s\n", t.title)
+		}
+		fmt.Fprintf(&b, "\n| Scenario | Unit | %s | %s |\n|---|---|---|---|\n", t.names[0], t.names[1])
+		for _, rw := range r.rows(t) {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", rw.m.label, rw.m.unit, joinValues(rw.m, rw.aRun), joinValues(rw.m, rw.bRun))
+		}
 	}
 	return b.String()
 }

@@ -21,6 +21,15 @@ type selfWarming interface {
 	warmsItself()
 }
 
+// comparer is implemented by scenarios that compare two contenders of their own (say, Berth with
+// auth on and off) instead of the run's Berth and Distribution. The runner measures such a
+// scenario on its contenders, index 0 being the one judged, and the report gives its rows a table
+// of their own, titled by Comparison.
+type comparer interface {
+	Contenders() [2]contender
+	Comparison() string
+}
+
 // target is the registry a scenario run measures.
 type target struct {
 	srv *Server
@@ -42,8 +51,9 @@ type goalKind int
 
 const (
 	goalNone         goalKind = iota // informational
-	goalRatioAtLeast                 // Berth/Distribution >= value
-	goalBerthBelow                   // Berth's absolute value < value
+	goalRatioAtLeast                 // first/second >= value (Berth/Distribution in the main table)
+	goalRatioWithin                  // first/second >= 1 - value: the first costs at most value
+	goalBerthBelow                   // the first's absolute value < value
 )
 
 // goal is the target a metric is judged against.
@@ -57,18 +67,22 @@ func (g goal) String(unit string) string {
 	switch g.kind {
 	case goalRatioAtLeast:
 		return fmt.Sprintf(">= %gx", g.value)
+	case goalRatioWithin:
+		return fmt.Sprintf("within %g%% (>= %.2fx)", 100*g.value, 1-g.value)
 	case goalBerthBelow:
 		return fmt.Sprintf("< %g %s", g.value, unit)
 	}
 	return "-"
 }
 
-// met reports whether Berth's value a and Distribution's value b meet the goal; ok is false for
-// informational metrics.
+// met reports whether the first contender's value a (Berth's) and the second's b
+// (Distribution's) meet the goal; ok is false for informational metrics.
 func (g goal) met(a, b float64) (met, ok bool) {
 	switch g.kind {
 	case goalRatioAtLeast:
 		return b > 0 && a/b >= g.value, true
+	case goalRatioWithin:
+		return b > 0 && a/b >= 1-g.value, true
 	case goalBerthBelow:
 		return a < g.value, true
 	}

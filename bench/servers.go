@@ -60,10 +60,15 @@ type binaryKind struct {
 	readyPath string
 	// args returns the command line (without argv[0]) that serves with the config file.
 	args func(configPath string) []string
-	// config renders the YAML for addr and st, or fails for a storage the kind cannot use.
-	config func(addr string, st Storage) (string, error)
+	// config renders the YAML for addr and st, or fails for a storage the kind cannot use. Files
+	// the config refers to go under workDir.
+	config func(addr, workDir string, st Storage) (string, error)
 	// env is extra environment for the process.
 	env func(addr string, st Storage) []string
+	// setup, when set, runs before each start to create files the config refers to.
+	setup func(ctx context.Context, workDir string) error
+	// creds are the account clients log in with; nil when the registry has auth off.
+	creds *Credentials
 }
 
 // Name implements Kind.
@@ -77,12 +82,63 @@ func NewBerthKind(name, path string) Kind {
 		path:      path,
 		readyPath: "/healthz",
 		args:      func(cfg string) []string { return []string{"serve", "--config", cfg} },
-		config: func(addr string, st Storage) (string, error) {
-			fs, ok := st.(FilesystemStorage)
-			if !ok {
-				return "", fmt.Errorf("berth kind: storage %q not supported yet", st.Describe())
+		config: func(addr, _ string, st Storage) (string, error) {
+			return berthConfig(addr, st, "")
+		},
+		env: berthEnv,
+	}
+}
+
+// Credentials are the account a client logs in with when a registry has auth on.
+type Credentials struct {
+	User, Password string
+}
+
+// NewBerthAuthKind returns the Kind for Berth's bin/registry at path as NewBerthKind does, with
+// token auth on: the registry issues its own tokens at /token, its htpasswd file holds the one
+// account creds (created before each start with `registry user add`, bcrypt's default cost) and
+// its ACL lets that account do everything. Tokens live 1 h so that a long -duration does not
+// outlive them.
+func NewBerthAuthKind(name, path string, creds Credentials) Kind {
+	htpasswdPath := func(workDir string) string { return filepath.Join(workDir, name+"-htpasswd") }
+	return &binaryKind{
+		name:      name,
+		path:      path,
+		readyPath: "/healthz",
+		args:      func(cfg string) []string { return []string{"serve", "--config", cfg} },
+		config: func(addr, workDir string, st Storage) (string, error) {
+			return berthConfig(addr, st, fmt.Sprintf(`auth:
+  token:
+    htpasswd: %s
+    expiration: 1h
+    acl:
+      - {account: %q, name: "**", actions: ["*"]}
+`, htpasswdPath(workDir), creds.User))
+		},
+		env: berthEnv,
+		setup: func(ctx context.Context, workDir string) error {
+			file := htpasswdPath(workDir)
+			if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
 			}
-			return fmt.Sprintf(`version: 0.1
+			cmd := exec.CommandContext(ctx, path, "user", "add", "--htpasswd", file, creds.User)
+			cmd.Stdin = strings.NewReader(creds.Password + "\n")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("%s user add: %w: %s", path, err, bytes.TrimSpace(out))
+			}
+			return nil
+		},
+		creds: &creds,
+	}
+}
+
+// berthConfig renders Berth's YAML for addr and st with extra (top-level sections) appended.
+func berthConfig(addr string, st Storage, extra string) (string, error) {
+	fs, ok := st.(FilesystemStorage)
+	if !ok {
+		return "", fmt.Errorf("berth kind: storage %q not supported yet", st.Describe())
+	}
+	return fmt.Sprintf(`version: 0.1
 log:
   level: warn
 storage:
@@ -92,16 +148,16 @@ storage:
     enabled: true
 http:
   addr: %s
-`, fs.Root, addr), nil
-		},
-		env: func(addr string, st Storage) []string {
-			env := []string{"REGISTRY_HTTP_ADDR=" + addr}
-			if fs, ok := st.(FilesystemStorage); ok {
-				env = append(env, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="+fs.Root)
-			}
-			return env
-		},
+%s`, fs.Root, addr, extra), nil
+}
+
+// berthEnv repeats the address and store in Berth's REGISTRY_* overrides.
+func berthEnv(addr string, st Storage) []string {
+	env := []string{"REGISTRY_HTTP_ADDR=" + addr}
+	if fs, ok := st.(FilesystemStorage); ok {
+		env = append(env, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="+fs.Root)
 	}
+	return env
 }
 
 // NewDistributionKind returns the Kind for the CNCF Distribution registry at path:
@@ -115,7 +171,7 @@ func NewDistributionKind(name, path string) Kind {
 		path:      path,
 		readyPath: "/v2/",
 		args:      func(cfg string) []string { return []string{"serve", cfg} },
-		config: func(addr string, st Storage) (string, error) {
+		config: func(addr, _ string, st Storage) (string, error) {
 			fs, ok := st.(FilesystemStorage)
 			if !ok {
 				return "", fmt.Errorf("distribution kind: storage %q not supported yet", st.Describe())
@@ -144,14 +200,19 @@ http:
 	}
 }
 
-// Start implements Kind: it writes the config, starts the binary in its own process group bound to
+// Start implements Kind: it runs setup if any, writes the config, starts the binary in its own process group bound to
 // a free 127.0.0.1 port, and waits until readyPath answers 200.
 func (k *binaryKind) Start(ctx context.Context, st Storage, workDir string) (*Server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := k.config(addr, st)
+	if k.setup != nil {
+		if err := k.setup(ctx, workDir); err != nil {
+			return nil, fmt.Errorf("set up %s: %w", k.name, err)
+		}
+	}
+	cfg, err := k.config(addr, workDir, st)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +229,7 @@ func (k *binaryKind) Start(ctx context.Context, st Storage, workDir string) (*Se
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", k.name, k.path, err)
 	}
-	s := &Server{Name: k.name, URL: "http://" + addr, cmd: cmd, logs: logs, exited: make(chan struct{})}
+	s := &Server{Name: k.name, URL: "http://" + addr, Creds: k.creds, cmd: cmd, logs: logs, exited: make(chan struct{})}
 	go func() { s.waitErr = cmd.Wait(); close(s.exited) }()
 	if err := s.waitReady(ctx, k.readyPath, 30*time.Second); err != nil {
 		s.Stop()
@@ -181,6 +242,8 @@ func (k *binaryKind) Start(ctx context.Context, st Storage, workDir string) (*Se
 type Server struct {
 	Name string
 	URL  string // base URL, e.g. http://127.0.0.1:40123
+	// Creds is the account to log in with; nil when the registry has auth off.
+	Creds *Credentials
 
 	cmd     *exec.Cmd
 	logs    *tailBuffer
