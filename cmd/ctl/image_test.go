@@ -292,11 +292,8 @@ func TestSaveLoad(t *testing.T) {
 	if got := fresh.ok("", "images", "--format", "{{.Repository}}:{{.Tag}}"); got != reg.ref("team/app:v1")+"\n" {
 		t.Errorf("images after load: %q", got)
 	}
-	// Load from stdin too.
-	b, err := os.ReadFile(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Save to stdout, load from stdin.
+	b := []byte(e.ok("", "save", reg.ref("team/app:v1")))
 	third := newTestEnv(t)
 	if out := third.ok(string(b), "load"); !strings.HasPrefix(out, "Loaded image: ") {
 		t.Errorf("load from stdin: %q", out)
@@ -362,5 +359,32 @@ func TestSearch(t *testing.T) {
 	}
 	if out := e.ok("", "search", "--limit", "1", "--format", "{{.Name}}", reg.ref("team")); out != reg.ref("team/app")+"\n" {
 		t.Errorf("search with host in the term: %q", out)
+	}
+}
+
+func TestImageGroup(t *testing.T) {
+	reg := newTestRegistry(t)
+	reg.push(t, "team/app:v1", randomImage(t, 512, 1))
+	e := newTestEnv(t)
+	e.ok("", "image", "pull", "-q", reg.ref("team/app:v1"))
+	e.ok("", "image", "tag", reg.ref("team/app:v1"), "local:1")
+	if got := e.ok("", "image", "ls", "--format", "{{.Repository}}"); len(lines(got)) != 2 {
+		t.Errorf("image ls: %q", got)
+	}
+	if got := e.ok("", "image", "rm", "local:1"); got != "Untagged: local:1\n" {
+		t.Errorf("image rm: %q", got)
+	}
+	out := e.ok("y\n", "image", "prune", "-a")
+	for _, want := range []string{"WARNING! This will remove all images.", "Deleted Images:\nuntagged: " + reg.ref("team/app:v1") + "\ndeleted: sha256:",
+		"Total reclaimed space: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("image prune -a lacks %q:\n%s", want, out)
+		}
+	}
+	if got := e.ok("", "images", "-q"); got != "" {
+		t.Errorf("images after prune -a: %q", got)
+	}
+	if out := e.ok("", "image", "prune", "-f"); out != "Total reclaimed space: 0B\n" {
+		t.Errorf("prune of nothing: %q", out)
 	}
 }

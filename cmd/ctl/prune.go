@@ -65,6 +65,7 @@ func (a *app) prune(ctx context.Context, o pruneOptions) error {
 	if err != nil {
 		return err
 	}
+	var untagged []string
 	if o.all {
 		list, err := svc.List(ctx)
 		if err != nil {
@@ -74,15 +75,18 @@ func (a *app) prune(ctx context.Context, o pruneOptions) error {
 			if _, err := svc.Remove(ctx, s.Name, true); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "untagged: %s\n", familiar(s.Name))
+			untagged = append(untagged, s.Name)
 		}
 	}
 	freed, err := svc.Prune(ctx)
 	if err != nil {
 		return err
 	}
-	if len(freed.Blobs) > 0 {
+	if len(untagged)+len(freed.Blobs) > 0 {
 		fmt.Fprintln(a.out, "Deleted Images:")
+		for _, n := range untagged {
+			fmt.Fprintf(a.out, "untagged: %s\n", familiar(n))
+		}
 		for _, b := range freed.Blobs {
 			fmt.Fprintf(a.out, "deleted: %s\n", b.Digest)
 		}

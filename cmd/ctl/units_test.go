@@ -186,3 +186,22 @@ func TestPreferPlainHTTP(t *testing.T) {
 		t.Error("cancelled: want an error")
 	}
 }
+
+func TestBarProgress(t *testing.T) {
+	var buf strings.Builder
+	p := newBarProgress(&buf, 120)
+	a, b := digest.FromString("a"), digest.FromString("b")
+	p.event(image.Event{ID: image.ShortID(a), Digest: a, Status: image.StatusDownloading, Current: 10, Total: 100})
+	p.event(image.Event{ID: image.ShortID(b), Digest: b, Status: image.StatusAlreadyExists, Total: 5})
+	p.event(image.Event{ID: image.ShortID(a), Digest: a, Status: image.StatusPullComplete, Total: 100})
+	p.done()
+	out := buf.String()
+	for _, want := range []string{image.ShortID(a) + ": Pull complete\n", image.ShortID(b) + ": Already exists\n"} {
+		if !strings.HasSuffix(out, want) && !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%q", want, out)
+		}
+	}
+	if i, j := strings.LastIndex(out, image.ShortID(a)+": Pull complete"), strings.LastIndex(out, image.ShortID(b)); i > j {
+		t.Errorf("layers out of order:\n%s", out)
+	}
+}
