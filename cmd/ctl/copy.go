@@ -45,11 +45,11 @@ func newCopyCmd(a *app) *cobra.Command {
 func (a *app) copyImage(ctx context.Context, src, dst string, o copyOptions) error {
 	srcNamed, err := reference.ParseNormalizedNamed(src)
 	if err != nil {
-		return fmt.Errorf("invalid reference format: %s: %w", src, err)
+		return fmt.Errorf("%s: %w", src, err)
 	}
 	dstNamed, err := reference.ParseNormalizedNamed(dst)
 	if err != nil {
-		return fmt.Errorf("invalid reference format: %s: %w", dst, err)
+		return fmt.Errorf("%s: %w", dst, err)
 	}
 	if o.allTags && (!reference.IsNameOnly(srcNamed) || !reference.IsNameOnly(dstNamed)) {
 		return errors.New("tag can't be used with --all-tags/-a")
@@ -83,7 +83,7 @@ func (a *app) copyImage(ctx context.Context, src, dst string, o copyOptions) err
 		res, err := image.Copy(ctx, from, to, p[0], p[1], append(opts[:len(opts):len(opts)], image.WithProgress(prog.event))...)
 		prog.done()
 		if err != nil {
-			return err
+			return accessError("copy", dstNamed, err)
 		}
 		if o.quiet {
 			fmt.Fprintln(a.out, res.Name)

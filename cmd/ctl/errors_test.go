@@ -106,7 +106,7 @@ func TestPullWithLogin(t *testing.T) {
 	e.ok("", "tag", auth.ref("private/app:v1"), auth.ref("bob/app:v1"))
 	// bob may only pull.
 	r := e.run("", "push", auth.ref("bob/app:v1"))
-	if r.code != 1 || !strings.HasPrefix(r.stderr, "Error: ") {
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "Error: push access denied for "+auth.ref("bob/app")+", may require 'ctl login") {
 		t.Errorf("push as bob: %+v", r)
 	}
 	e.ok("", "logout", auth.host)

@@ -98,6 +98,9 @@ func (e *testEnv) fails(want string, args ...string) result {
 	if r.code != 1 {
 		e.t.Fatalf("ctl %s: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	}
+	if os.Getenv("CTL_TEST_SHOW_ERRORS") != "" {
+		e.t.Logf("ctl %s: %s", strings.Join(args, " "), r.stderr)
+	}
 	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "Error: ") || !strings.Contains(lines[0], want) {
 		e.t.Fatalf("ctl %s: stderr %q, want one \"Error: ...%s...\" line", strings.Join(args, " "), r.stderr, want)

@@ -197,7 +197,7 @@ func imageFilter(arg string) (func(image.Summary) bool, error) {
 	}
 	named, err := reference.ParseNormalizedNamed(arg)
 	if err != nil {
-		return nil, fmt.Errorf("invalid reference format: %w", err)
+		return nil, err
 	}
 	tag := ""
 	if t, ok := named.(reference.Tagged); ok {

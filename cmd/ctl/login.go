@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 
@@ -228,11 +229,7 @@ func loginError(err error) error {
 	if errors.As(err, &te) && te.Message != "" && te.StatusCode >= 400 && te.StatusCode < 500 {
 		// The token service's own words; OAuth2 refuses a password
 		// grant with 400, registry:2-style services with 401.
-		msg := te.Message
-		if code, text, ok := strings.Cut(msg, ": "); ok && code == strings.ToUpper(code) {
-			msg = strings.ToLower(code) + ": " + text
-		}
-		return fmt.Errorf("login failed: %s", msg)
+		return fmt.Errorf("login failed: %s", tokenMessage(te))
 	}
 	var re *client.Error
 	if errors.Is(err, client.ErrUnauthorized) && !errors.As(err, &re) {
@@ -242,6 +239,19 @@ func loginError(err error) error {
 		return fmt.Errorf("login failed: %s: %s", strings.ToLower(re.Code), re.Message)
 	}
 	return fmt.Errorf("login failed: %w", err)
+}
+
+// tokenMessage is a token service's refusal as docker words it:
+// "unauthorized: incorrect username or password".
+func tokenMessage(te *client.TokenError) string {
+	msg := te.Message
+	if msg == "" {
+		return strings.ToLower(http.StatusText(te.StatusCode))
+	}
+	if code, text, ok := strings.Cut(msg, ": "); ok && code == strings.ToUpper(code) {
+		msg = strings.ToLower(code) + ": " + text
+	}
+	return msg
 }
 
 // saveLogin saves a username with a password or a refresh token for host,

@@ -62,7 +62,7 @@ func (a *app) images() (*image.Service, error) {
 func (a *app) pull(ctx context.Context, ref string, o pullOptions) error {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return fmt.Errorf("invalid reference format: %w", err)
+		return err
 	}
 	opts, err := o.imageOptions()
 	if err != nil {
@@ -232,6 +232,11 @@ func allTags(ctx context.Context, sources []*client.Client, named reference.Name
 // pullError says what went wrong the way docker does: a refusal gets
 // docker's hint to log in, a missing manifest names the reference.
 func pullError(named reference.Named, err error) error {
+	var te *client.TokenError
+	if errors.As(err, &te) && errors.Is(te, client.ErrUnauthorized) {
+		return fmt.Errorf("pull access denied for %s: %s: check the saved credentials with 'ctl login %s'",
+			reference.FamiliarName(named), tokenMessage(te), reference.Domain(named))
+	}
 	if errors.Is(err, client.ErrUnauthorized) || errors.Is(err, client.ErrDenied) {
 		return fmt.Errorf("pull access denied for %s, repository does not exist or may require 'ctl login': %w",
 			reference.FamiliarName(named), registryError(err))

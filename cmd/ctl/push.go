@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/berthhq/berth/registry/client"
 	"github.com/berthhq/berth/runtime/image"
 	"github.com/distribution/reference"
 	"github.com/spf13/cobra"
@@ -37,7 +38,7 @@ func newPushCmd(a *app) *cobra.Command {
 func (a *app) push(ctx context.Context, ref string, o pushOptions) error {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return fmt.Errorf("invalid reference format: %w", err)
+		return err
 	}
 	if o.allTags && !reference.IsNameOnly(named) {
 		return errors.New("tag can't be used with --all-tags/-a")
@@ -73,7 +74,7 @@ func (a *app) push(ctx context.Context, ref string, o pushOptions) error {
 			return fmt.Errorf("an image does not exist locally with the tag: %s", reference.FamiliarName(named))
 		}
 		if err != nil {
-			return err
+			return accessError("push", named, err)
 		}
 		if o.quiet {
 			fmt.Fprintln(a.out, res.Name)
@@ -101,4 +102,14 @@ func localTags(ctx context.Context, svc *image.Service, named reference.Named) (
 		return nil, fmt.Errorf("an image does not exist locally with the tag: %s", reference.FamiliarName(named))
 	}
 	return refs, nil
+}
+
+// accessError adds a hint to log in to a refusal of op ("push", "copy")
+// on named's repository; other errors are returned as they are.
+func accessError(op string, named reference.Named, err error) error {
+	if errors.Is(err, client.ErrUnauthorized) || errors.Is(err, client.ErrDenied) {
+		return fmt.Errorf("%s access denied for %s, may require 'ctl login %s': %w",
+			op, reference.FamiliarName(named), reference.Domain(named), registryError(err))
+	}
+	return err
 }

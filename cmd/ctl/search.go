@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/template"
+
+	"github.com/berthhq/berth/registry/client"
 
 	"github.com/spf13/cobra"
 )
@@ -58,6 +61,9 @@ func (a *app) search(ctx context.Context, term string, o searchOptions) error {
 		return err
 	}
 	repos, err := c.Catalog(ctx, 0)
+	if errors.Is(err, client.ErrUnauthorized) || errors.Is(err, client.ErrDenied) {
+		return fmt.Errorf("search %s: listing repositories denied, may require 'ctl login %s': %w", host, host, registryError(err))
+	}
 	if err != nil {
 		return fmt.Errorf("search %s: %w", host, err)
 	}
