@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -333,9 +334,16 @@ func TestInspect(t *testing.T) {
 	if digests, _ := got[0]["RepoDigests"].([]any); len(digests) != 1 || digests[0] != reg.ref("team/app@"+dgst.String()) {
 		t.Errorf("RepoDigests %v", got[0]["RepoDigests"])
 	}
-	if out := e.ok("", "inspect", "-f", "{{.ID}}", reg.ref("team/app:v1")); out != configDigest(t, img).String()+"\n" {
-		t.Errorf("inspect -f: %q", out)
+	for _, f := range []string{"{{.ID}}", "{{.Id}}", "{{index .RepoDigests 0 | len | printf \"%d\"}} {{.Id}}"} {
+		want := configDigest(t, img).String() + "\n"
+		if strings.HasPrefix(f, "{{index") {
+			want = fmt.Sprint(len(reg.ref("team/app@"+dgst.String()))) + " " + want
+		}
+		if out := e.ok("", "inspect", "-f", f, reg.ref("team/app:v1")); out != want {
+			t.Errorf("inspect -f %s: %q, want %q", f, out, want)
+		}
 	}
+	e.fails("invalid --format", "inspect", "-f", "{{.Nope}}", reg.ref("team/app:v1"))
 	r := e.run("", "inspect", reg.ref("team/app:v1"), "nothere")
 	if r.code != 1 || r.stderr != "Error: no such image: nothere\n" || !strings.HasPrefix(r.stdout, "[") {
 		t.Errorf("inspect with an unknown image: %+v", r)

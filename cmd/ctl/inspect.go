@@ -94,15 +94,39 @@ func (a *app) inspect(ctx context.Context, refs []string, format string) error {
 	}
 	if tmpl != nil {
 		for _, v := range out {
-			if err := tmpl.Execute(a.out, v); err != nil {
-				return fmt.Errorf("invalid --format: %w", err)
+			if err := executeInspect(a.out, tmpl, v); err != nil {
+				return err
 			}
-			fmt.Fprintln(a.out)
 		}
 	} else if err := writeJSON(a.out, out); err != nil {
 		return err
 	}
 	return reportErrors(a, errs)
+}
+
+// executeInspect prints v through tmpl and a newline. Like docker, it
+// tries the typed value first ({{.ID}}), then the value's JSON form, so
+// that templates written with JSON names ({{.Id}}, {{.Config.Env}}) work
+// too.
+func executeInspect(w io.Writer, tmpl *template.Template, v imageInspect) error {
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, v); err != nil {
+		b, merr := json.Marshal(v)
+		if merr != nil {
+			return merr
+		}
+		var raw map[string]any
+		if merr := json.Unmarshal(b, &raw); merr != nil {
+			return merr
+		}
+		buf.Reset()
+		if rerr := tmpl.Option("missingkey=error").Execute(&buf, raw); rerr != nil {
+			return fmt.Errorf("invalid --format: %w", err)
+		}
+	}
+	buf.WriteByte('\n')
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 // newImageInspect turns Details into docker's shape.

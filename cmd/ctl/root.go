@@ -99,7 +99,9 @@ func Execute(ctx context.Context, cmd *cobra.Command) int {
 		return exitOK
 	}
 	errOut := cmd.ErrOrStderr()
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	if ctx.Err() != nil {
+		// Interrupted: whatever failed, failed because of it.
+		fmt.Fprintln(errOut)
 		return exitCanceled
 	}
 	var ue usageError
