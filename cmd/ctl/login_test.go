@@ -194,3 +194,46 @@ func TestLogoutDockerHub(t *testing.T) {
 		t.Errorf("left:\n%s", e.dockerConfigFile())
 	}
 }
+
+func TestLoginCredentialHelper(t *testing.T) {
+	reg := newAuthRegistry(t)
+	reg.push(t, "private/app:v1", randomImage(t, 256, 1))
+	e := newTestEnv(t)
+	bin := t.TempDir()
+	helper := `#!/bin/sh
+store="$(dirname "$0")/secret"
+case "$1" in
+store) cat > "$store" ;;
+get) read host; if [ -f "$store" ]; then cat "$store"; else echo "credentials not found in native keychain"; exit 1; fi ;;
+erase) read host; rm -f "$store" ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-test"), []byte(helper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if err := os.MkdirAll(e.dockerConfig, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.dockerConfig, "config.json"), []byte(`{"credsStore":"test"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.run("bob-secret", "login", "-u", "bob", "--password-stdin", reg.host)
+	if r.code != 0 || strings.Contains(r.stderr, "unencrypted") {
+		t.Fatalf("login with a helper: %+v", r)
+	}
+	if s := e.dockerConfigFile(); strings.Contains(s, "identitytoken") || strings.Contains(s, "bob-secret") {
+		t.Errorf("secrets in config.json with a helper:\n%s", s)
+	}
+	if _, err := os.Stat(filepath.Join(bin, "secret")); err != nil {
+		t.Fatalf("helper holds nothing: %v", err)
+	}
+	e.ok("", "pull", "-q", reg.ref("private/app:v1"))
+	if out := e.ok("", "logout", reg.host); !strings.HasPrefix(out, "Removing login credentials") {
+		t.Errorf("logout: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(bin, "secret")); !os.IsNotExist(err) {
+		t.Errorf("helper still holds the secret: %v", err)
+	}
+}
