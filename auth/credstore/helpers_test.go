@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,8 +110,17 @@ func installHelper(t *testing.T, name, script string) fakeHelper {
 	t.Helper()
 	h := fakeHelper{bin: t.TempDir(), store: t.TempDir()}
 	script = strings.ReplaceAll(script, "STORE", h.store)
-	if err := os.WriteFile(filepath.Join(h.bin, "docker-credential-"+name), []byte(script), 0o755); err != nil {
+	// The program is written by a child process, never through a file
+	// descriptor of this one: a parallel test forking while such a
+	// descriptor is open would carry it into its child until exec, and
+	// running the program then fails with ETXTBSY ("text file busy").
+	src := filepath.Join(h.store, "script")
+	if err := os.WriteFile(src, []byte(script), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	dst := filepath.Join(h.bin, "docker-credential-"+name)
+	if out, err := exec.Command("install", "-m", "0755", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("install helper: %v: %s", err, out)
 	}
 	return h
 }
