@@ -115,3 +115,16 @@ func realmOrDerived(realm string) string {
 	}
 	return realm
 }
+
+// withTokenEndpoint serves /token from token and everything else from api.
+// A plain path check rather than a ServeMux: it sits in front of every
+// registry request.
+func withTokenEndpoint(api, token http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			token.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}

@@ -88,10 +88,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	if ta != nil && ta.handler != nil {
-		top := http.NewServeMux()
-		top.Handle("/token", ta.handler)
-		top.Handle("/", h)
-		h = top
+		h = withTokenEndpoint(h, ta.handler)
 	}
 	srv, err := newServer(cfg.HTTP, withHeaders(h, cfg.HTTP.Headers), log)
 	if err != nil {
