@@ -128,8 +128,15 @@ func (e *TokenError) Error() string {
 	return joinNonEmpty(fmt.Sprintf("token request to %s failed: %d %s", e.Realm, e.StatusCode, http.StatusText(e.StatusCode)), e.Message)
 }
 
-// Is matches ErrUnauthorized (401) and ErrDenied (403).
-func (e *TokenError) Is(target error) bool { return statusIs(e.StatusCode, target) }
+// Is matches ErrUnauthorized (401, and OAuth2's 400 invalid_grant, which
+// is how a POST token flow refuses a password or refresh token, RFC 6749
+// section 5.2) and ErrDenied (403).
+func (e *TokenError) Is(target error) bool {
+	if target == ErrUnauthorized && e.StatusCode == http.StatusBadRequest {
+		return strings.HasPrefix(e.Message, "invalid_grant") || strings.HasPrefix(e.Message, "UNAUTHORIZED")
+	}
+	return statusIs(e.StatusCode, target)
+}
 
 // tokenErrorMessage pulls a message out of a token service's error body:
 // the OCI envelope (registry:2's token server), OAuth2's error and

@@ -121,3 +121,21 @@ func TestScrub(t *testing.T) {
 		t.Errorf("scrubError kept the secret: %v", err)
 	}
 }
+
+// TestTokenErrorInvalidGrant checks an OAuth2 refusal of credentials (400
+// invalid_grant) counts as unauthorized, and other 400s do not.
+func TestTokenErrorInvalidGrant(t *testing.T) {
+	for _, tc := range []struct {
+		msg  string
+		want bool
+	}{
+		{"invalid_grant: incorrect username or password", true},
+		{"UNAUTHORIZED: incorrect username or password", true},
+		{"invalid_request: service is required", false},
+	} {
+		e := &TokenError{Realm: "http://r/token", StatusCode: 400, Message: tc.msg}
+		if got := errors.Is(e, ErrUnauthorized); got != tc.want {
+			t.Errorf("%q: Is(ErrUnauthorized) = %v, want %v", tc.msg, got, tc.want)
+		}
+	}
+}
