@@ -152,6 +152,11 @@ var rules = []rule{
 	thirdParty("aws-sdk-go-v2", "github.com/aws/aws-sdk-go-v2", "storage/driver/s3"),
 	thirdParty("aws-sdk-go (v1)", "github.com/aws/aws-sdk-go", "storage/driver/s3"),
 	thirdParty("prometheus", "github.com/prometheus", "registry/metrics"),
+	thirdParty("golang-jwt", "github.com/golang-jwt/jwt", "auth/token"),
+	thirdParty("bcrypt", "golang.org/x/crypto/bcrypt", "auth/htpasswd"),
+	thirdParty("docker-credential-helpers", "github.com/docker/docker-credential-helpers", "auth/credstore"),
+	thirdParty("cobra", "github.com/spf13/cobra", "cmd/ctl"),
+	thirdParty("mpb", "github.com/vbauerster/mpb", "cmd/ctl"),
 }
 
 // violations applies every rule to pkgs and returns one line per broken
