@@ -76,7 +76,14 @@ func (s *Service) pull(ctx context.Context, f Fetcher, t target, o *options) (Pu
 	if err != nil {
 		return PullResult{}, err
 	}
+	res := PullResult{Name: t.String(), Digest: top.desc.Digest, Image: tagDescriptor(img.desc)}
+	if old, err := s.store.Resolve(ctx, res.Name); err == nil && old.Digest == img.desc.Digest {
+		res.UpToDate = true
+	}
 	rep := newReporter(o.progress)
+	if res.UpToDate {
+		rep = newReporter(nil) // docker shows no layer lines for an image it has
+	}
 	for _, b := range blobs {
 		if b.layer {
 			rep.send(b.desc.Digest, b.desc.Size, StatusWaiting)
@@ -96,11 +103,10 @@ func (s *Service) pull(ctx context.Context, f Fetcher, t target, o *options) (Pu
 	if err := s.recordSource(ctx, t.host, t.repo, nodes, blobs); err != nil {
 		return PullResult{}, err
 	}
-	res := PullResult{Name: t.String(), Digest: top.desc.Digest, Image: tagDescriptor(img.desc)}
-	if old, err := s.store.Resolve(ctx, res.Name); err == nil && old.Digest == img.desc.Digest {
-		res.UpToDate = true
-	} else if err := s.store.Tag(ctx, res.Name, res.Image); err != nil {
-		return PullResult{}, err
+	if !res.UpToDate {
+		if err := s.store.Tag(ctx, res.Name, res.Image); err != nil {
+			return PullResult{}, err
+		}
 	}
 	for _, b := range blobs {
 		if b.layer {
