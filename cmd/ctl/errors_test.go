@@ -57,7 +57,7 @@ func TestBadInput(t *testing.T) {
 			"pull access denied for " + auth.ref("private/app") + ", repository does not exist or may require 'ctl login'"},
 		{"wrong saved password", "alice", []string{"pull", auth.ref("private/app:v1")}, "incorrect username or password"},
 		{"server down", "", []string{"pull", down.ref("team/app:v1")}, "connection refused"},
-		{"manifest not JSON", "", []string{"pull", bad.ref("bad:latest")}, "manifest"},
+		{"manifest not JSON", "", []string{"pull", bad.ref("bad:latest")}, "is not valid JSON"},
 		{"invalid reference", "", []string{"pull", "team/App"}, "invalid reference format"},
 		{"bad platform", "", []string{"pull", "--platform", "nonsense", reg.ref("team/app:v1")}, "platform"},
 		{"push of an unknown image", "", []string{"push", reg.ref("team/none:v1")}, "an image does not exist locally"},

@@ -32,7 +32,7 @@ func checkMediaType(mt string, d digest.Digest) error {
 func parseIndex(n node) (ocispec.Index, error) {
 	var idx ocispec.Index
 	if err := json.Unmarshal(n.body, &idx); err != nil {
-		return idx, fmt.Errorf("index %s: %w", n.desc.Digest, err)
+		return idx, fmt.Errorf("index %s is not valid JSON: %w", n.desc.Digest, err)
 	}
 	return idx, nil
 }
@@ -41,7 +41,7 @@ func parseIndex(n node) (ocispec.Index, error) {
 func parseManifest(n node) (ocispec.Manifest, error) {
 	var m ocispec.Manifest
 	if err := json.Unmarshal(n.body, &m); err != nil {
-		return m, fmt.Errorf("manifest %s: %w", n.desc.Digest, err)
+		return m, fmt.Errorf("manifest %s is not valid JSON: %w", n.desc.Digest, err)
 	}
 	if m.Config.Digest == "" {
 		return m, fmt.Errorf("manifest %s: no config: %w", n.desc.Digest, ErrUnsupported)
