@@ -36,6 +36,20 @@ func (c *Client) HeadBlob(ctx context.Context, repo string, dgst digest.Digest) 
 // content unknowingly. Registries that redirect blob downloads (to S3, a
 // CDN) are followed. A missing blob matches ErrNotFound.
 func (c *Client) GetBlob(ctx context.Context, repo string, dgst digest.Digest) (io.ReadCloser, int64, error) {
+	return c.getBlob(ctx, repo, dgst, true)
+}
+
+// GetBlobUnchecked is GetBlob without the digest check, for a caller that
+// hashes what it reads anyway (ctl's store does as it writes), so that no
+// byte is hashed twice. The length is still checked as GetBlob checks it:
+// more bytes than announced fail with ErrDigestMismatch, fewer with
+// io.ErrUnexpectedEOF. The caller must check the content.
+func (c *Client) GetBlobUnchecked(ctx context.Context, repo string, dgst digest.Digest) (io.ReadCloser, int64, error) {
+	return c.getBlob(ctx, repo, dgst, false)
+}
+
+// getBlob is GetBlob, checking the digest when check is set.
+func (c *Client) getBlob(ctx context.Context, repo string, dgst digest.Digest, check bool) (io.ReadCloser, int64, error) {
 	p, err := blobPath(repo, dgst)
 	if err != nil {
 		return nil, 0, err
@@ -49,20 +63,23 @@ func (c *Client) GetBlob(ctx context.Context, repo string, dgst digest.Digest) (
 	if err != nil {
 		return nil, 0, fmt.Errorf("get blob %s@%s: %w", repo, dgst, err)
 	}
-	return &verifyingReader{
-		body: resp.Body, want: dgst, size: resp.ContentLength,
-		digester: dgst.Algorithm().Digester(),
-	}, resp.ContentLength, nil
+	vr := &verifyingReader{body: resp.Body, want: dgst, size: resp.ContentLength}
+	if check {
+		vr.digester = dgst.Algorithm().Digester()
+	}
+	return vr, resp.ContentLength, nil
 }
 
-// verifyingReader hashes what it reads and judges the content at EOF.
+// verifyingReader hashes what it reads and judges the content at EOF: its
+// length against the announced size, and its digest unless digester is
+// nil.
 type verifyingReader struct {
 	body     io.ReadCloser
 	want     digest.Digest
 	size     int64 // -1 when unknown
 	n        int64
-	digester digest.Digester
-	err      error // sticky result once the end was reached
+	digester digest.Digester // nil: the length only
+	err      error           // sticky result once the end was reached
 }
 
 // Read reads from the body, hashing, and judges the content at the end.
@@ -72,13 +89,15 @@ func (r *verifyingReader) Read(p []byte) (int, error) {
 	}
 	n, err := r.body.Read(p)
 	r.n += int64(n)
-	r.digester.Hash().Write(p[:n])
+	if r.digester != nil {
+		r.digester.Hash().Write(p[:n])
+	}
 	switch {
 	case r.size >= 0 && r.n > r.size:
 		r.err = fmt.Errorf("blob %s: more than the %d bytes announced: %w", r.want, r.size, ErrDigestMismatch)
 	case err == io.EOF && r.size >= 0 && r.n < r.size:
 		r.err = fmt.Errorf("blob %s: got %d of %d bytes: %w", r.want, r.n, r.size, io.ErrUnexpectedEOF)
-	case err == io.EOF && r.digester.Digest() != r.want:
+	case err == io.EOF && r.digester != nil && r.digester.Digest() != r.want:
 		r.err = fmt.Errorf("blob %s: content hashes to %s: %w", r.want, r.digester.Digest(), ErrDigestMismatch)
 	case err != nil:
 		r.err = err

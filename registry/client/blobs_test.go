@@ -14,6 +14,45 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
+// TestGetBlobUnchecked: content that is not the digest passes, for the
+// caller to judge; a body shorter than announced still fails.
+func TestGetBlobUnchecked(t *testing.T) {
+	content := []byte("layer content")
+	d := digest.FromBytes(content)
+	tests := []struct {
+		name     string
+		serve    []byte
+		announce int // Content-Length
+		wantErr  error
+	}{
+		{"good", content, len(content), nil},
+		{"other content", []byte("layer CONTENT"), len(content), nil},
+		{"cut short", content[:5], len(content), io.ErrUnexpectedEOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", fmt.Sprint(tt.announce))
+				_, _ = w.Write(tt.serve)
+			}))
+			t.Cleanup(srv.Close)
+			c, _ := New(strings.TrimPrefix(srv.URL, "http://"))
+			rc, _, err := c.GetBlobUnchecked(context.Background(), "app", d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			got, err := io.ReadAll(rc)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("reading = %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && !bytes.Equal(got, tt.serve) {
+				t.Errorf("got %q, want %q", got, tt.serve)
+			}
+		})
+	}
+}
+
 func TestGetBlob(t *testing.T) {
 	content := []byte("layer content")
 	d := digest.FromBytes(content)

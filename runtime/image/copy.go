@@ -94,7 +94,7 @@ func copyBlob(ctx context.Context, src Fetcher, dst Pusher, st, dt target, b blo
 			return nil
 		}
 	}
-	body, _, err := src.GetBlob(ctx, st.repo, d.Digest)
+	body, err := getBlob(ctx, src, st.repo, d.Digest) // the verifier checks it
 	if err != nil {
 		return fmt.Errorf("blob %s: %w", d.Digest, err)
 	}

@@ -132,8 +132,7 @@ func (s *Service) openBlob(ctx context.Context, f Fetcher, repo string, w *layou
 			return nil, err
 		}
 	}
-	body, _, err := f.GetBlob(ctx, repo, d.Digest)
-	return body, err
+	return getBlob(ctx, f, repo, d.Digest) // w checks the content as it writes
 }
 
 // isNetError reports whether err is a network failure worth retrying.

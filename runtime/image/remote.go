@@ -28,6 +28,29 @@ type RangeFetcher interface {
 	GetBlobAt(ctx context.Context, repo string, dgst digest.Digest, offset int64) (io.ReadCloser, int64, error)
 }
 
+// UncheckedFetcher is a Fetcher that can open a blob without checking
+// its digest. Pull and Copy use it where they hash the content themselves
+// (Pull's store as it writes, Copy as it streams), so that no byte is
+// hashed twice; from other Fetchers they use GetBlob.
+type UncheckedFetcher interface {
+	GetBlobUnchecked(ctx context.Context, repo string, dgst digest.Digest) (io.ReadCloser, int64, error)
+}
+
+// getBlob opens blob d of repo from f: unchecked when f can, for a
+// caller that checks the content itself.
+func getBlob(ctx context.Context, f Fetcher, repo string, d digest.Digest) (io.ReadCloser, error) {
+	var (
+		body io.ReadCloser
+		err  error
+	)
+	if uf, ok := f.(UncheckedFetcher); ok {
+		body, _, err = uf.GetBlobUnchecked(ctx, repo, d)
+	} else {
+		body, _, err = f.GetBlob(ctx, repo, d)
+	}
+	return body, err
+}
+
 // Pusher writes blobs and manifests to one registry.
 type Pusher interface {
 	// HeadBlob returns a blob's size; an error means the registry does not
@@ -56,6 +79,7 @@ type Mounter interface {
 type Remote interface {
 	Fetcher
 	RangeFetcher
+	UncheckedFetcher
 	Pusher
 	ChunkedPusher
 	Mounter
