@@ -72,9 +72,12 @@ func (e *Error) Error() string {
 // Is matches ErrNotFound (404), ErrUnauthorized (401) and ErrDenied (403)
 // by status, and the latter two by code as well (UNAUTHORIZED, DENIED):
 // Berth's and registry:2's token auth refuse a scope with 401 DENIED.
+// ErrDigestMismatch matches DIGEST_INVALID, the registry's word for an
+// upload whose content is not its digest.
 func (e *Error) Is(target error) bool {
 	switch {
-	case target == ErrUnauthorized && e.Code == "UNAUTHORIZED", target == ErrDenied && e.Code == "DENIED":
+	case target == ErrUnauthorized && e.Code == "UNAUTHORIZED", target == ErrDenied && e.Code == "DENIED",
+		target == ErrDigestMismatch && e.Code == "DIGEST_INVALID":
 		return true
 	}
 	return statusIs(e.StatusCode, target)

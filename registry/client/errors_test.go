@@ -26,7 +26,7 @@ func TestParseError(t *testing.T) {
 			"MANIFEST_UNKNOWN", "manifest unknown", "MANIFEST_UNKNOWN: manifest unknown", []error{ErrNotFound}},
 		{"several entries", 400, "application/json",
 			`{"errors":[{"code":"DIGEST_INVALID","message":"bad"},{"code":"SIZE_INVALID","message":"worse"}]}`,
-			"DIGEST_INVALID", "bad", "DIGEST_INVALID: bad; SIZE_INVALID: worse", nil},
+			"DIGEST_INVALID", "bad", "DIGEST_INVALID: bad; SIZE_INVALID: worse", []error{ErrDigestMismatch}},
 		{"code without message", 401, "application/json", `{"errors":[{"code":"UNAUTHORIZED"}]}`,
 			"UNAUTHORIZED", "", "UNAUTHORIZED", []error{ErrUnauthorized}},
 		{"denied by scope, Berth style", 401, "application/json", `{"errors":[{"code":"DENIED","message":"insufficient_scope"}]}`,
@@ -64,7 +64,7 @@ func TestParseError(t *testing.T) {
 			if !errors.As(wrapped, &as) || as != e {
 				t.Error("errors.As does not find the *Error")
 			}
-			for _, target := range []error{ErrNotFound, ErrUnauthorized, ErrDenied} {
+			for _, target := range []error{ErrNotFound, ErrUnauthorized, ErrDenied, ErrDigestMismatch} {
 				if got := errors.Is(wrapped, target); got != slices.Contains(tt.wantIs, target) {
 					t.Errorf("errors.Is(%v) = %v", target, got)
 				}

@@ -135,9 +135,10 @@ func setBody(req *http.Request, r io.Reader, open func() io.ReadCloser, size int
 // upload session: POST to open it, one PATCH per chunk, PUT with the digest
 // to close it. Chunks are chunkSize bytes (DefaultChunkSize when <= 0, or
 // the registry's OCI-Chunk-Min-Length when larger) and each is held in
-// memory, so each can be retried after a challenge. The content is hashed
-// as it goes: if it is not dgst, the session is cancelled and the error
-// wraps ErrDigestMismatch. On any failure the session is cancelled.
+// memory, so each can be retried after a challenge. As with PutBlob, the
+// registry checks the content against dgst when the session closes: a
+// mismatch fails with its DIGEST_INVALID, which matches ErrDigestMismatch.
+// On any failure the session is cancelled.
 func (c *Client) PutBlobChunked(ctx context.Context, repo string, dgst digest.Digest, r io.Reader, chunkSize int64) error {
 	p, err := blobPath(repo, dgst)
 	if err != nil {
@@ -158,7 +159,7 @@ func (c *Client) PutBlobChunked(ctx context.Context, repo string, dgst digest.Di
 		}
 		chunkSize = minChunk
 	}
-	if loc, err = c.sendChunks(ctx, loc, dgst, r, chunkSize); err != nil {
+	if loc, err = c.sendChunks(ctx, loc, r, chunkSize); err != nil {
 		c.cancelUpload(ctx, loc)
 		return fail(err)
 	}
@@ -177,18 +178,13 @@ func (c *Client) PutBlobChunked(ctx context.Context, repo string, dgst digest.Di
 }
 
 // sendChunks PATCHes r to the session at loc chunk by chunk and returns
-// the session's latest location. It checks the content against dgst.
-func (c *Client) sendChunks(ctx context.Context, loc *url.URL, dgst digest.Digest, r io.Reader, chunkSize int64) (*url.URL, error) {
-	if !dgst.Algorithm().Available() {
-		return loc, fmt.Errorf("unsupported digest algorithm %q", dgst.Algorithm())
-	}
-	digester := dgst.Algorithm().Digester()
+// the session's latest location.
+func (c *Client) sendChunks(ctx context.Context, loc *url.URL, r io.Reader, chunkSize int64) (*url.URL, error) {
 	buf := make([]byte, chunkSize)
 	var offset int64
 	for {
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
-			digester.Hash().Write(buf[:n])
 			next, err := c.patchChunk(ctx, loc, buf[:n], offset)
 			if err != nil {
 				return loc, err
@@ -201,9 +197,6 @@ func (c *Client) sendChunks(ctx context.Context, loc *url.URL, dgst digest.Diges
 		if rerr != nil {
 			return loc, fmt.Errorf("reading content: %w", rerr)
 		}
-	}
-	if got := digester.Digest(); got != dgst {
-		return loc, fmt.Errorf("content hashes to %s: %w", got, ErrDigestMismatch)
 	}
 	return loc, nil
 }
