@@ -90,5 +90,8 @@ func pickManifest(index ocispec.Index, want ocispec.Platform) (ocispec.Descripto
 			have = append(have, FormatPlatform(*d.Platform))
 		}
 	}
+	if len(have) == 0 {
+		return ocispec.Descriptor{}, fmt.Errorf("%w %s (none of the index's %d manifests names its platform)", ErrPlatform, FormatPlatform(want), len(index.Manifests))
+	}
 	return ocispec.Descriptor{}, fmt.Errorf("%w %s (the index has %s)", ErrPlatform, FormatPlatform(want), strings.Join(have, ", "))
 }
