@@ -250,3 +250,39 @@ func TestIngestResume(t *testing.T) {
 		}
 	})
 }
+
+// TestIngestLarge writes a blob larger than the writeback chunk (16 MiB)
+// in pieces, stopping and resuming past a chunk boundary: it lands whole.
+func TestIngestLarge(t *testing.T) {
+	ctx := context.Background()
+	l := newLayout(t)
+	content, d := blob(t, "", 40<<20+12345)
+	w, err := l.Ingest(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const piece, stop = 1 << 20, 18 << 20
+	for off := 0; off < stop; off += piece {
+		if _, err := w.Write(content[off : off+piece]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	if w, err = l.Ingest(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for off := int(w.Offset()); off < len(content); off += piece {
+		if _, err := w.Write(content[off:min(off+piece, len(content))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.ReadBlob(ctx, d.Digest, d.Size)
+	if err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("stored blob: %d bytes, %v", len(got), err)
+	}
+	assertNoPartials(t, l)
+}

@@ -28,8 +28,13 @@ type Writer struct {
 	f        *os.File
 	digester digest.Digester
 	offset   int64
+	synced   int64 // writeback has been started up to here
 	done     bool
 }
+
+// writebackChunk is how many bytes a Writer lets pile up in the page cache
+// before it starts writing them back.
+const writebackChunk = 16 << 20
 
 // Ingest opens a Writer for blob desc, whose Digest and Size must be set.
 // It waits, until ctx is done, while another Writer of the same digest is
@@ -146,6 +151,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.digester.Hash().Write(p[:n])
 	w.offset += int64(n)
+	if w.offset-w.synced >= writebackChunk {
+		startWriteback(w.f, w.synced, w.offset-w.synced)
+		w.synced = w.offset
+	}
 	return n, err
 }
 
@@ -158,7 +167,7 @@ func (w *Writer) Reset() error {
 		return err
 	}
 	w.digester = w.desc.Digest.Algorithm().Digester()
-	w.offset = 0
+	w.offset, w.synced = 0, 0
 	return nil
 }
 
