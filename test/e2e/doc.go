@@ -1,7 +1,9 @@
 // Package e2e is Berth's end-to-end suite: it starts the real bin/registry
 // (and, for the compatibility tests, the CNCF Distribution registry) on
 // loopback ports and drives it with real clients: go-containerregistry
-// in-process, and the crane, skopeo and docker binaries.
+// in-process, and the crane, skopeo and docker binaries. The ctl tests
+// (ctl_*_test.go) drive bin/ctl against it and check its work with those
+// same clients, with auth off and with token auth.
 //
 // The tests carry the build tag e2e, so the plain unit run skips them:
 //
@@ -13,6 +15,7 @@
 //
 //	E2E_REGISTRY       registry under test: "berth" (default) or "distribution"
 //	E2E_REGISTRY_BIN   use this Berth binary instead of building bin/registry
+//	E2E_CTL_BIN        use this ctl binary instead of building bin/ctl
 //	E2E_DOCKER_HOST    use this docker daemon instead of scripts/dockerd.sh's
 //	CI=true            a missing tool fails the test instead of skipping it
 //

@@ -55,37 +55,53 @@ func distributionBin(t testing.TB) string {
 	return tool(t, "distribution-registry", installHint)
 }
 
-var berth struct {
+// built is one binary of this module, built once per run.
+type built struct {
 	once sync.Once
 	path string
 	err  error
 }
 
+var berth, ctlTool built
+
 // berthBin returns the Berth registry binary: $E2E_REGISTRY_BIN, or
 // bin/registry freshly built from ./cmd/registry (once per run).
 func berthBin(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("E2E_REGISTRY_BIN"); p != "" {
+	return buildBin(t, &berth, "E2E_REGISTRY_BIN", "registry")
+}
+
+// ctlBin returns the workstation tool: $E2E_CTL_BIN, or bin/ctl freshly
+// built from ./cmd/ctl (once per run).
+func ctlBin(t testing.TB) string {
+	t.Helper()
+	return buildBin(t, &ctlTool, "E2E_CTL_BIN", "ctl")
+}
+
+// buildBin returns $env when set, else bin/name built from ./cmd/name once.
+func buildBin(t testing.TB, b *built, env, name string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("E2E_REGISTRY_BIN: %v", err)
+			t.Fatalf("%s: %v", env, err)
 		}
 		return p
 	}
-	if _, err := os.Stat(filepath.Join(repoRoot, "cmd", "registry")); err != nil {
-		missing(t, "./cmd/registry does not exist yet, so there is no bin/registry to test")
+	if _, err := os.Stat(filepath.Join(repoRoot, "cmd", name)); err != nil {
+		missing(t, "./cmd/%s does not exist yet, so there is no bin/%s to test", name, name)
 	}
-	berth.once.Do(func() {
-		berth.path = filepath.Join(repoRoot, "bin", "registry")
-		cmd := exec.Command("go", "build", "-o", berth.path, "./cmd/registry")
+	b.once.Do(func() {
+		b.path = filepath.Join(repoRoot, "bin", name)
+		cmd := exec.Command("go", "build", "-o", b.path, "./cmd/"+name)
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
-			berth.err = fmt.Errorf("go build -o bin/registry ./cmd/registry: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build -o bin/%s ./cmd/%s: %v\n%s", name, name, err, out)
 		}
 	})
-	if berth.err != nil {
-		t.Fatal(berth.err)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return berth.path
+	return b.path
 }
 
 // run runs a command and returns its stdout; it fails the test with the
