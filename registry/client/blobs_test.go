@@ -229,33 +229,58 @@ func TestPutBlobChunked(t *testing.T) {
 		{"empty", nil, digest.FromBytes(nil), 100, 0, nil, 0},
 		{"digest mismatch", content, digest.FromString("other"), 300, 0, ErrDigestMismatch, 4},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t)
-			f.minChunk = tt.minChunk
-			c := newTestClient(t, f, nil)
-			err := c.PutBlobChunked(context.Background(), "app", tt.dgst, bytes.NewReader(tt.content), tt.chunk)
-			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
-				t.Fatalf("PutBlobChunked = %v, want %v", err, tt.wantErr)
-			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			patches := 0
-			for k, n := range f.paths {
-				if strings.HasPrefix(k, "PATCH ") {
-					patches += n
-				}
-			}
-			if patches != tt.wantPatch {
-				t.Errorf("%d PATCHes, want %d", patches, tt.wantPatch)
-			}
-			if len(f.uploads) != 0 {
-				t.Errorf("%d upload sessions left open", len(f.uploads))
-			}
-			if tt.wantErr == nil && !bytes.Equal(f.blobs[tt.dgst], tt.content) {
-				t.Errorf("registry holds %d bytes", len(f.blobs[tt.dgst]))
-			}
-		})
+	// From a bytes.Reader the chunks are sections of it; from a plain
+	// io.Reader they are read into memory.
+	sources := []struct {
+		name string
+		wrap func(*bytes.Reader) io.Reader
+	}{
+		{"replayable", func(r *bytes.Reader) io.Reader { return r }},
+		{"stream", func(r *bytes.Reader) io.Reader { return struct{ io.Reader }{r} }},
+	}
+	for _, src := range sources {
+		for _, tt := range tests {
+			t.Run(src.name+"/"+tt.name, func(t *testing.T) {
+				testPutBlobChunked(t, src.wrap(bytes.NewReader(tt.content)), tt.content, tt.dgst, tt.chunk, tt.minChunk, tt.wantErr, tt.wantPatch)
+			})
+		}
+	}
+	t.Run("from the reader's offset", func(t *testing.T) {
+		r := bytes.NewReader(append([]byte("skipped"), content...))
+		_, _ = r.Seek(int64(len("skipped")), io.SeekStart)
+		testPutBlobChunked(t, r, content, d, 300, 0, nil, 4)
+	})
+}
+
+// testPutBlobChunked uploads r as dgst in chunks of chunk bytes to a fake
+// registry that wants chunks of at least minChunk, and checks the error,
+// the number of PATCHes, that no session is left open and that the
+// registry holds content.
+func testPutBlobChunked(t *testing.T, r io.Reader, content []byte, dgst digest.Digest, chunk int64, minChunk int, wantErr error, wantPatch int) {
+	t.Helper()
+	f := newFake(t)
+	f.minChunk = minChunk
+	c := newTestClient(t, f, nil)
+	err := c.PutBlobChunked(context.Background(), "app", dgst, r, chunk)
+	if !errors.Is(err, wantErr) || (wantErr == nil) != (err == nil) {
+		t.Fatalf("PutBlobChunked = %v, want %v", err, wantErr)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	patches := 0
+	for k, n := range f.paths {
+		if strings.HasPrefix(k, "PATCH ") {
+			patches += n
+		}
+	}
+	if patches != wantPatch {
+		t.Errorf("%d PATCHes, want %d", patches, wantPatch)
+	}
+	if len(f.uploads) != 0 {
+		t.Errorf("%d upload sessions left open", len(f.uploads))
+	}
+	if wantErr == nil && !bytes.Equal(f.blobs[dgst], content) {
+		t.Errorf("registry holds %d bytes", len(f.blobs[dgst]))
 	}
 }
 

@@ -134,8 +134,11 @@ func setBody(req *http.Request, r io.Reader, open func() io.ReadCloser, size int
 // PutBlobChunked uploads the content of r as blob dgst of repo in an
 // upload session: POST to open it, one PATCH per chunk, PUT with the digest
 // to close it. Chunks are chunkSize bytes (DefaultChunkSize when <= 0, or
-// the registry's OCI-Chunk-Min-Length when larger) and each is held in
-// memory, so each can be retried after a challenge. As with PutBlob, the
+// the registry's OCI-Chunk-Min-Length when larger). When r can be read
+// again (an io.ReaderAt and io.Seeker, as for PutBlob: a file, a
+// bytes.Reader) each chunk is sent straight from it, from its current
+// offset to its end; otherwise each is read into memory first. Either way
+// a chunk can be sent again after a challenge. As with PutBlob, the
 // registry checks the content against dgst when the session closes: a
 // mismatch fails with its DIGEST_INVALID, which matches ErrDigestMismatch.
 // On any failure the session is cancelled.
@@ -180,12 +183,30 @@ func (c *Client) PutBlobChunked(ctx context.Context, repo string, dgst digest.Di
 // sendChunks PATCHes r to the session at loc chunk by chunk and returns
 // the session's latest location.
 func (c *Client) sendChunks(ctx context.Context, loc *url.URL, r io.Reader, chunkSize int64) (*url.URL, error) {
+	ra, start, size, err := rest(r)
+	if err != nil {
+		return loc, fmt.Errorf("reading content: %w", err)
+	}
+	if ra != nil {
+		for offset := int64(0); offset < size; offset += chunkSize {
+			at, n := start+offset, min(chunkSize, size-offset)
+			open := func() io.ReadCloser { return io.NopCloser(io.NewSectionReader(ra, at, n)) }
+			next, err := c.patchChunk(ctx, loc, open, n, offset)
+			if err != nil {
+				return loc, err
+			}
+			loc = next
+		}
+		return loc, nil
+	}
 	buf := make([]byte, chunkSize)
 	var offset int64
 	for {
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
-			next, err := c.patchChunk(ctx, loc, buf[:n], offset)
+			chunk := buf[:n]
+			open := func() io.ReadCloser { return io.NopCloser(bytes.NewReader(chunk)) }
+			next, err := c.patchChunk(ctx, loc, open, int64(n), offset)
 			if err != nil {
 				return loc, err
 			}
@@ -201,13 +222,39 @@ func (c *Client) sendChunks(ctx context.Context, loc *url.URL, r io.Reader, chun
 	return loc, nil
 }
 
-// patchChunk sends one chunk at offset and returns the next location.
-func (c *Client) patchChunk(ctx context.Context, loc *url.URL, chunk []byte, offset int64) (*url.URL, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc.String(), bytes.NewReader(chunk))
+// rest returns r as an io.ReaderAt with the offset r is at and the size
+// of the content from there to its end, when r can be read again (see
+// replayable); ra is nil when it cannot.
+func rest(r io.Reader) (ra io.ReaderAt, start, size int64, err error) {
+	ra, ok1 := r.(io.ReaderAt)
+	sk, ok2 := r.(io.Seeker)
+	if !ok1 || !ok2 {
+		return nil, 0, 0, nil
+	}
+	if start, err = sk.Seek(0, io.SeekCurrent); err != nil {
+		return nil, 0, 0, err
+	}
+	end, err := sk.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if _, err := sk.Seek(start, io.SeekStart); err != nil {
+		return nil, 0, 0, err
+	}
+	return ra, start, end - start, nil
+}
+
+// patchChunk sends the n bytes open returns (called again when the
+// request is replayed) as the chunk at offset, and returns the next
+// location.
+func (c *Client) patchChunk(ctx context.Context, loc *url.URL, open func() io.ReadCloser, n, offset int64) (*url.URL, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc.String(), nil)
 	if err != nil {
 		return nil, err
 	}
-	end := offset + int64(len(chunk)) - 1
+	req.Body, req.ContentLength = open(), n
+	req.GetBody = func() (io.ReadCloser, error) { return open(), nil }
+	end := offset + n - 1
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("Content-Range", fmt.Sprintf("%d-%d", offset, end))
 	resp, err := c.send(req, http.StatusAccepted)
