@@ -1,13 +1,19 @@
 // Command bench compares Berth's registry with the CNCF Distribution registry on this machine, in
-// one run, and writes the ratios to BENCHMARKS.md. Some scenarios compare Berth with itself
-// instead (token auth on vs off); they get a table of their own. It is a measuring tool, not a
-// test: it never fails on a missed target and does not run in CI.
+// one run, and writes the ratios to BENCHMARKS.md. Some scenarios compare other pairs, each in a
+// table of its own: Berth with token auth on vs off, and Berth's ctl vs crane pulling and pushing
+// an image through Berth. It is a measuring tool, not a test: it never fails on a missed target
+// and does not run in CI.
 //
 // Usage (from the repository root; `make bench` runs the first line):
 //
 //	go run ./bench                    # full run, rewrites BENCHMARKS.md
 //	go run ./bench -short             # smoke run with small sizes; prints only (so does -run)
 //	go run ./bench -selfcheck -short  # Distribution against itself: ratios should be near 1.0
+//	go run ./bench -run ctl-pull,ctl-push -rounds 3   # ctl vs crane only
+//
+// It needs bin/registry (`go build -o bin/registry ./cmd/registry`), the Distribution registry
+// and crane in .tools/bin (`make tools`), and bin/ctl (`go build -o bin/ctl ./cmd/ctl`; `make
+// build` builds both of ours).
 //
 // Each scenario runs against a fresh server process on a fresh store for each registry in turn,
 // alternating which registry goes first each round; the report shows the median of the rounds.
@@ -23,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -39,6 +46,8 @@ type options struct {
 	rounds       int
 	berth        string
 	distribution string
+	ctl          string
+	crane        string
 	dir          string
 	only         []string
 
@@ -49,6 +58,8 @@ type options struct {
 	headConc   int
 	headDur    time.Duration
 	shaSize    int
+	imageSize  int64 // total layer bytes of the ctl scenarios' image
+	imageCount int   // its layers
 }
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
@@ -62,8 +73,10 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per scenario and registry; the report shows the median")
 	fs.StringVar(&o.berth, "berth", "bin/registry", "Berth registry binary")
 	fs.StringVar(&o.distribution, "distribution", ".tools/bin/distribution-registry", "CNCF Distribution registry binary")
+	fs.StringVar(&o.ctl, "ctl", "bin/ctl", "Berth's ctl binary, for the ctl scenarios")
+	fs.StringVar(&o.crane, "crane", ".tools/bin/crane", "crane binary, for the ctl scenarios")
 	fs.StringVar(&o.dir, "dir", "", "parent of the temporary stores (default $TMPDIR or /tmp); both registries use it")
-	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head, manifest-head-auth); default all. A partial run prints only unless -out is given")
+	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head, manifest-head-auth, ctl-pull, ctl-push); default all. A partial run prints only unless -out is given")
 	dur := fs.Duration("duration", 0, "duration of the manifest HEAD storms (default 20s, 2s with -short)")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "Usage: go run ./bench [flags]\n\nCompares bin/registry with the Distribution registry and rewrites BENCHMARKS.md.\n\n")
@@ -84,8 +97,10 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 
 	o.bigSize, o.smallCount, o.smallSize, o.smallConc = 1<<30, 100, 1<<20, 8
 	o.headConc, o.headDur, o.shaSize = 32, 20*time.Second, 256<<20
+	o.imageSize, o.imageCount = 512<<20, 5
 	if o.short {
 		o.bigSize, o.smallCount, o.headDur, o.shaSize = 64<<20, 32, 2*time.Second, 64<<20
+		o.imageSize = 40 << 20
 	}
 	if *dur > 0 {
 		o.headDur = *dur
@@ -147,7 +162,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	shaRate := sha256Rate(pat, o.shaSize)
 	fmt.Fprintf(stderr, "sha256: %s MB/s\n", mb(shaRate))
 
-	scenarios, err := selectScenarios(o, pat, shaRate, berth)
+	scenarios, err := selectScenarios(o, pat, shaRate, berth, scratch)
 	if err != nil {
 		return err
 	}
@@ -194,7 +209,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 	}
 
-	env := collectEnv(o, sides, shaRate, loadStart)
+	env := collectEnv(o, sides, scenarios, shaRate, loadStart)
 	printTable(stdout, env, res)
 	if o.write {
 		if err := os.WriteFile(o.out, []byte(markdown(env, res)), 0o644); err != nil {
@@ -206,16 +221,18 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 }
 
 // selectScenarios builds the scenarios for o, keeping only those named by -run if given. berth
-// is Berth's binary; a self-check, which has none, leaves out the scenarios that compare Berth
-// with itself.
-func selectScenarios(o options, pat *pattern, shaRate float64, berth string) ([]scenario, error) {
+// is Berth's binary; a self-check, which has none, leaves out the scenarios that need it: Berth
+// against itself, and ctl against crane. scratch is the run's temporary directory.
+func selectScenarios(o options, pat *pattern, shaRate float64, berth, scratch string) ([]scenario, error) {
 	all := []scenario{
 		&bigBlob{pat: pat, size: o.bigSize, shaRate: shaRate},
 		&smallBlobs{pat: pat, count: o.smallCount, size: o.smallSize, conc: o.smallConc},
 		&headStorm{pat: pat, conc: o.headConc, dur: o.headDur},
 	}
 	if !o.selfCheck {
-		all = append(all, newAuthHeadStorm(pat, o.headConc, o.headDur, berth))
+		img := newTestImage(pat, o.imageSize, o.imageCount)
+		tools := newCtlBench(img, berth, o.ctl, o.crane, filepath.Join(scratch, "ctl"))
+		all = append(all, newAuthHeadStorm(pat, o.headConc, o.headDur, berth), &ctlPull{tools}, &ctlPush{ctlBench: tools})
 	}
 	if len(o.only) == 0 {
 		return all, nil
@@ -226,6 +243,9 @@ func selectScenarios(o options, pat *pattern, shaRate float64, berth string) ([]
 		i := slices.IndexFunc(all, func(s scenario) bool { return s.Name() == name })
 		if i < 0 && name == (&authHeadStorm{}).Name() {
 			return nil, fmt.Errorf("-run: %s compares Berth with itself; it does not run with -selfcheck", name)
+		}
+		if i < 0 && (name == (&ctlPull{}).Name() || name == (&ctlPush{}).Name()) {
+			return nil, fmt.Errorf("-run: %s runs against Berth; it does not run with -selfcheck", name)
 		}
 		if i < 0 {
 			return nil, fmt.Errorf("-run: unknown scenario %q", name)
@@ -262,7 +282,7 @@ func measure(ctx context.Context, k Kind, sc scenario, newStorage StorageFactory
 	if err != nil {
 		return nil, err
 	}
-	vals, err := sc.Run(ctx, &target{srv: srv, reg: reg})
+	vals, err := sc.Run(ctx, &target{srv: srv, reg: reg, kind: k})
 	if err != nil && ctx.Err() == nil {
 		logs := srv.Logs()
 		if len(logs) > 4096 {

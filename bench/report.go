@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"debug/buildinfo"
 	"fmt"
 	"io"
@@ -144,6 +143,7 @@ type env struct {
 	loadEnd    string
 	goVersion  string
 	binaries   [2]string // "path (version)"
+	tools      []string  // "name: path (version)" of the comparers' other contenders
 	distVer    string
 	shaRate    float64
 	rounds     int
@@ -152,25 +152,47 @@ type env struct {
 	headDur    time.Duration
 	bigSize    int64
 	smallCount int
+	imageSize  int64
+	imageCount int
 }
 
-func collectEnv(o options, sides [2]contender, shaRate float64, loadStart string) env {
+// collectEnv describes the run: the machine, the settings of o, the run's contenders (sides) and
+// those of the comparers among scenarios whose binaries are not the sides'.
+func collectEnv(o options, sides [2]contender, scenarios []scenario, shaRate float64, loadStart string) env {
 	e := env{
 		date: time.Now().UTC(), nproc: runtime.NumCPU(), goVersion: runtime.Version(),
 		cpu: cpuModel(), kernel: strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")),
 		memory: memTotal(), shaRate: shaRate, rounds: o.rounds, short: o.short, selfCheck: o.selfCheck,
 		headDur: o.headDur, bigSize: o.bigSize, smallCount: o.smallCount,
+		imageSize: o.imageSize, imageCount: o.imageCount,
 		loadStart: loadStart, loadEnd: loadAvg(),
 	}
+	seen := map[string]bool{}
 	for i, s := range sides {
-		built := ""
-		if fi, err := os.Stat(s.binary); err == nil {
-			built = ", built " + fi.ModTime().UTC().Format("2006-01-02 15:04 MST")
+		e.binaries[i] = describeBinary(s.binary)
+		seen[s.binary] = true
+	}
+	for _, sc := range scenarios {
+		if c, ok := sc.(comparer); ok {
+			for _, s := range c.Contenders() {
+				if !seen[s.binary] {
+					seen[s.binary] = true
+					e.tools = append(e.tools, s.kind.Name()+": "+describeBinary(s.binary))
+				}
+			}
 		}
-		e.binaries[i] = fmt.Sprintf("`%s` (%s%s)", s.binary, binaryVersion(s.binary), built)
 	}
 	e.distVer = moduleVersion(sides[1].binary, "github.com/distribution/distribution/v3")
 	return e
+}
+
+// describeBinary renders a binary for the report: "`path` (version, built date)".
+func describeBinary(path string) string {
+	built := ""
+	if fi, err := os.Stat(path); err == nil {
+		built = ", built " + fi.ModTime().UTC().Format("2006-01-02 15:04 MST")
+	}
+	return fmt.Sprintf("`%s` (%s%s)", path, binaryVersion(path), built)
 }
 
 func readFile(path string) string {
@@ -261,99 +283,4 @@ func printTable(w io.Writer, e env, r *results) {
 		}
 		tw.Flush()
 	}
-}
-
-// markdown renders BENCHMARKS.md: how the numbers were made, the table of medians, every round.
-func markdown(e env, r *results) string {
-	var b bytes.Buffer
-	a, d := r.tables[0].names[0], r.tables[0].names[1]
-	b.WriteString("# Benchmarks\n\n")
-	fmt.Fprintf(&b, "Written by `go run ./bench` (`make bench`) on %s. Rerun it rather than editing this file.\n", e.date.Format("2006-01-02 15:04 MST"))
-	if e.short || e.selfCheck {
-		fmt.Fprintf(&b, "\n**This is a smoke run (short=%v, selfcheck=%v); its numbers are not the comparison.**\n", e.short, e.selfCheck)
-	}
-	fmt.Fprintf(&b, `
-## Method
-
-Two registries run side by side on one machine: %s and %s.
-Each scenario runs against one registry and then the other, alternating which goes first each
-round, for %d rounds; the tables show the median of the rounds. Every measurement gets a fresh
-server process bound to 127.0.0.1 and a fresh, empty filesystem store; all stores live in one temp
-directory on the same disk, and dirty pages are flushed (sync) before each measurement. Both
-servers log at level warn. Distribution runs with the registry:2 image's settings (in-memory blob
-descriptor cache), deletes enabled, access log and upload purging off, and its OpenTelemetry
-tracing as shipped (on, 100%% sampled) with the OTLP exporter set to none.
-
-The load generator is this Go program on the same machine, with one HTTP/1.1 keep-alive client;
-it shares the CPUs with the server under test, so CPU-bound ratios are understated rather than
-overstated. Other work on the machine (see the load averages below) moves numbers from round to
-round; read the per-round values at the end before trusting a ratio. Content comes from a seeded 1 MiB random block repeated with a per-block stamp, so
-blocks differ and generating costs a memcpy; digests are computed before timing. MB/s is 10^6
-bytes per second.
-
-- **Large blob**: POST, one PATCH streaming the whole %s body without Content-Range (chunked, as
-  docker does), PUT ?digest=; timed from POST to the 201. Pull is one GET read to the end, length
-  checked.
-- **Peak RSS**: VmHWM of the server process read from /proc right after the large push, on a
-  process started just before it (so it is the peak from start-up through the push).
-- **Small blobs**: %d blobs of 1 MiB, each POST then PUT ?digest= with the body (as containerd
-  does), 8 at a time; then each pulled with GET, 8 at a time, length checked.
-- **Manifest HEAD**: a small image (config, 32 KiB layer, OCI manifest tagged v1) is pushed, then
-  32 goroutines send HEAD /v2/bench/head/manifests/v1 for %s after an uncounted warm-up; each
-  answer must be 200 with the manifest's digest.
-- **Manifest HEAD, auth on** (a table of its own): the same storm against Berth with token auth
-  on and against Berth with auth off, so the ratio is what auth costs per request. With auth on,
-  Berth issues its own tokens at /token for one htpasswd account that its ACL allows everything;
-  the client logs in as docker does (GET /v2/, then the 401's Bearer realm with Basic
-  credentials), once with scope pull,push to push the image and once with scope pull for the
-  storm, and sends that one token with every HEAD. Distribution is not in this comparison: its
-  token auth needs an external token server, which this bench does not run.
-- **sha256**: crypto/sha256 over a 256 MiB buffer in one goroutine, best of three: the ceiling
-  for a push that hashes every byte once on one core. The table shows each large push as a
-  percentage of it.
-
-## Machine
-
-- CPUs: %d x %s; memory %s; kernel %s
-- Go (bench): %s
-- %s: %s
-- %s: %s
-- Distribution version: %s
-- single-core sha256: %s MB/s
-- load average (1, 5, 15 min): %s at start, %s at end
-
-`, a, d, e.rounds, sizeLabel(e.bigSize), e.smallCount, e.headDur, e.nproc, e.cpu, e.memory, e.kernel,
-		e.goVersion, a, e.binaries[0], d, e.binaries[1], e.distVer, mb(e.shaRate), e.loadStart, e.loadEnd)
-
-	fmt.Fprintf(&b, "## Results (median of %d rounds)\n", e.rounds)
-	for _, t := range r.nonEmpty() {
-		if t.title != "" {
-			fmt.Fprintf(&b, "\n### %s\n", t.title)
-		}
-		fmt.Fprintf(&b, "\n| Scenario | Unit | %s | %s | %s/%s | Target | Met |\n|---|---|--:|--:|--:|---|---|\n",
-			t.names[0], t.names[1], t.names[0], t.names[1])
-		for _, rw := range r.rows(t) {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", rw.m.label, rw.m.unit,
-				formatValue(rw.m, rw.a), formatValue(rw.m, rw.b), rw.ratio, rw.target, rw.met)
-		}
-	}
-	b.WriteString("\n## Every round\n")
-	for _, t := range r.nonEmpty() {
-		if t.title != "" {
-			fmt.Fprintf(&b, "\n### %s\n", t.title)
-		}
-		fmt.Fprintf(&b, "\n| Scenario | Unit | %s | %s |\n|---|---|---|---|\n", t.names[0], t.names[1])
-		for _, rw := range r.rows(t) {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", rw.m.label, rw.m.unit, joinValues(rw.m, rw.aRun), joinValues(rw.m, rw.bRun))
-		}
-	}
-	return b.String()
-}
-
-func joinValues(m metric, vs []float64) string {
-	s := make([]string, len(vs))
-	for i, v := range vs {
-		s[i] = formatValue(m, v)
-	}
-	return strings.Join(s, ", ")
 }

@@ -22,7 +22,8 @@ type selfWarming interface {
 }
 
 // comparer is implemented by scenarios that compare two contenders of their own (say, Berth with
-// auth on and off) instead of the run's Berth and Distribution. The runner measures such a
+// auth on and off, or two image tools against Berth: see toolKind) instead of the run's Berth
+// and Distribution. The runner measures such a
 // scenario on its contenders, index 0 being the one judged, and the report gives its rows a table
 // of their own, titled by Comparison.
 type comparer interface {
@@ -32,8 +33,9 @@ type comparer interface {
 
 // target is the registry a scenario run measures.
 type target struct {
-	srv *Server
-	reg *regClient
+	srv  *Server
+	reg  *regClient
+	kind Kind // what started srv; a comparer of client tools finds its tool here
 }
 
 // metric is one reported quantity of a scenario.
