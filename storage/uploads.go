@@ -119,7 +119,17 @@ func (u *Upload) append(ctx context.Context, body io.Reader, start int64, persis
 		// and let the next request rehash whatever did reach the driver.
 		return size, nil, copyErr
 	}
-	if err := w.Commit(ctx); err != nil {
+	// A chunk is kept by closing the writer; only the request that
+	// finishes the upload commits (fsyncs) the data, once, before the blob
+	// is published. Should a crash lose chunk bytes after their hash state
+	// was stored, the data's size is the truth: loadHash then rebuilds the
+	// state from the data, and the client resumes from what survived.
+	if persist {
+		err = w.Close()
+	} else {
+		err = w.Commit(ctx)
+	}
+	if err != nil {
 		return size, nil, err
 	}
 	newSize := size + n
