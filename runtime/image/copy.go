@@ -56,12 +56,7 @@ func copyImage(ctx context.Context, src Fetcher, dst Pusher, st, dt target, o *o
 		return PushResult{}, err
 	}
 	rep := newReporter(o.progress)
-	for _, b := range blobs {
-		if b.layer {
-			rep.send(b.desc.Digest, b.desc.Size, StatusPreparing)
-		}
-	}
-	err = runAll(ctx, o.concurrency, blobs, func(ctx context.Context, b blobRef) error {
+	err = transfer(ctx, o, rep, blobs, StatusPreparing, func(ctx context.Context, b blobRef) error {
 		return copyBlob(ctx, src, dst, st, dt, b, o, rep)
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"io"
 	"sync"
 	"time"
@@ -139,4 +140,16 @@ func (c *counter) add(n int, final bool) {
 		}
 		c.rep.event(Event{ID: ShortID(c.d), Digest: c.d, Status: c.st, Current: cur, Total: c.total})
 	}
+}
+
+// transfer announces every layer of blobs with status first, then runs fn
+// over all blobs, o.concurrency at a time: the shape pull, push and copy
+// share.
+func transfer(ctx context.Context, o *options, rep *reporter, blobs []blobRef, first Status, fn func(context.Context, blobRef) error) error {
+	for _, b := range blobs {
+		if b.layer {
+			rep.send(b.desc.Digest, b.desc.Size, first)
+		}
+	}
+	return runAll(ctx, o.concurrency, blobs, fn)
 }

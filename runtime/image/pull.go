@@ -84,12 +84,7 @@ func (s *Service) pull(ctx context.Context, f Fetcher, t target, o *options) (Pu
 	if res.UpToDate {
 		rep = newReporter(nil) // docker shows no layer lines for an image it has
 	}
-	for _, b := range blobs {
-		if b.layer {
-			rep.send(b.desc.Digest, b.desc.Size, StatusWaiting)
-		}
-	}
-	err = runAll(ctx, o.concurrency, blobs, func(ctx context.Context, b blobRef) error {
+	err = transfer(ctx, o, rep, blobs, StatusWaiting, func(ctx context.Context, b blobRef) error {
 		return s.fetchBlob(ctx, f, t.repo, b, o, rep)
 	})
 	if err != nil {

@@ -61,12 +61,7 @@ func (s *Service) push(ctx context.Context, p Pusher, t target, o *options) (Pus
 		return PushResult{}, err
 	}
 	rep := newReporter(o.progress)
-	for _, b := range blobs {
-		if b.layer {
-			rep.send(b.desc.Digest, b.desc.Size, StatusPreparing)
-		}
-	}
-	err = runAll(ctx, o.concurrency, blobs, func(ctx context.Context, b blobRef) error {
+	err = transfer(ctx, o, rep, blobs, StatusPreparing, func(ctx context.Context, b blobRef) error {
 		return s.pushBlob(ctx, p, t, b, o, rep)
 	})
 	if err != nil {
