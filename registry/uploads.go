@@ -31,11 +31,7 @@ func (a *api) startUpload(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		body, err := limitBody(r, -1)
-		if err != nil {
-			return err
-		}
-		desc, err := repo.PutBlob(r.Context(), d, body)
+		desc, err := repo.PutBlob(r.Context(), d, r.Body)
 		if err != nil {
 			return err
 		}
@@ -88,11 +84,7 @@ func (a *api) patchUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	start, length, err := contentRange(r)
-	if err != nil {
-		return err
-	}
-	body, err := limitBody(r, length)
+	start, body, err := chunk(r)
 	if err != nil {
 		return err
 	}
@@ -117,11 +109,7 @@ func (a *api) putUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	start, length, err := contentRange(r)
-	if err != nil {
-		return err
-	}
-	body, err := limitBody(r, length)
+	start, body, err := chunk(r)
 	if err != nil {
 		return err
 	}
@@ -184,15 +172,16 @@ func contentRange(r *http.Request) (start, length int64, err error) {
 	return s, length, nil
 }
 
-// limitBody returns the request body, which must be exactly length bytes
-// when length >= 0. A body that ends early fails the upload's Append with
-// BLOB_UPLOAD_INVALID (the bytes that did arrive are kept); one that runs on
-// is cut at length by exactLength.
-func limitBody(r *http.Request, length int64) (io.Reader, error) {
-	if length < 0 {
-		return r.Body, nil
+// chunk returns where a request's chunk starts (-1 without Content-Range)
+// and its body, which must then be exactly the range's length: a body that
+// ends early fails the upload's Append with BLOB_UPLOAD_INVALID (the bytes
+// that did arrive are kept); one that runs on is cut at the length.
+func chunk(r *http.Request) (start int64, body io.Reader, err error) {
+	start, length, err := contentRange(r)
+	if err != nil || length < 0 {
+		return start, r.Body, err
 	}
-	return &exactReader{r: io.LimitReader(r.Body, length), left: length}, nil
+	return start, &exactReader{r: io.LimitReader(r.Body, length), left: length}, nil
 }
 
 // exactReader fails with io.ErrUnexpectedEOF when its source ends before
