@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/berthhq/berth/internal/atomicfile"
 )
 
 // newFileMode is the mode of a config.json this package creates.
@@ -18,40 +20,14 @@ const newFileMode fs.FileMode = 0o600
 // the file replaced (nil when there was none): its permissions, and its
 // owner and group when the caller may set them, are kept; a new file gets
 // mode 0600.
-func writeFile(path string, data []byte, old fs.FileInfo) (err error) {
-	path = linkTarget(path)
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("credstore: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+func writeFile(path string, data []byte, old fs.FileInfo) error {
 	mode := newFileMode
 	if old != nil {
 		mode = old.Mode().Perm()
-		keepOwner(tmp, old)
 	}
-	if err := tmp.Chmod(mode); err != nil {
+	if err := atomicfile.Write(linkTarget(path), data, mode, old); err != nil {
 		return fmt.Errorf("credstore: %w", err)
 	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("credstore: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("credstore: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("credstore: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("credstore: %w", err)
-	}
-	syncDir(dir)
 	return nil
 }
 
@@ -74,13 +50,4 @@ func linkTarget(path string) string {
 		path = target
 	}
 	return path
-}
-
-// syncDir makes a rename in dir durable where the platform allows;
-// failures are ignored, as the rename itself has happened.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

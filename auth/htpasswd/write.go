@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/berthhq/berth/internal/atomicfile"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -123,7 +124,7 @@ func readLines(path string) ([]string, os.FileInfo, error) {
 
 // writeLines replaces the file at path with lines, atomically. old
 // describes the file replaced, or is nil when there is none.
-func writeLines(path string, lines []string, old os.FileInfo) (err error) {
+func writeLines(path string, lines []string, old os.FileInfo) error {
 	var buf bytes.Buffer
 	for _, line := range lines {
 		buf.WriteString(line)
@@ -133,46 +134,12 @@ func writeLines(path string, lines []string, old os.FileInfo) (err error) {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("htpasswd: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
 	mode := newFileMode
 	if old != nil {
 		mode = old.Mode().Perm() &^ 0o007
-		keepOwner(tmp, old)
 	}
-	if err := tmp.Chmod(mode); err != nil {
+	if err := atomicfile.Write(path, buf.Bytes(), mode, old); err != nil {
 		return fmt.Errorf("htpasswd: %w", err)
 	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("htpasswd: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("htpasswd: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("htpasswd: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("htpasswd: %w", err)
-	}
-	syncDir(dir)
 	return nil
-}
-
-// syncDir makes a rename in dir durable where the platform allows;
-// failures are ignored, as the rename itself has happened.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

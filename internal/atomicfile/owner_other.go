@@ -1,6 +1,6 @@
 //go:build !unix
 
-package credstore
+package atomicfile
 
 import "os"
 

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package htpasswd
-
-import "os"
-
-// keepOwner does nothing where files have no unix owner.
-func keepOwner(*os.File, os.FileInfo) {}
