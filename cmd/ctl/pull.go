@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/berthhq/berth/registry/client"
 	"github.com/berthhq/berth/runtime/image"
+	"github.com/berthhq/berth/runtime/snapshot"
 	"github.com/berthhq/berth/storage/layout"
 	"github.com/distribution/reference"
 	"github.com/spf13/cobra"
@@ -21,6 +23,7 @@ type pullOptions struct {
 	allPlatforms  bool
 	quiet         bool
 	maxConcurrent int
+	noUnpack      bool
 }
 
 func newPullCmd(a *app) *cobra.Command {
@@ -41,6 +44,7 @@ func newPullCmd(a *app) *cobra.Command {
 	f.BoolVar(&o.allPlatforms, "all-platforms", false, "keep every platform of a multi-platform image")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "suppress verbose output")
 	f.IntVar(&o.maxConcurrent, "max-concurrent", image.DefaultConcurrency, "layers to download at once")
+	f.BoolVar(&o.noUnpack, "no-unpack", false, "keep the layers packed (by default root unpacks them into <root>/snapshots)")
 	return cmd
 }
 
@@ -55,6 +59,24 @@ func (a *app) images() (*image.Service, error) {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
 	return image.New(store)
+}
+
+// unpackOption adds unpacking into <root>/snapshots to opts unless
+// --no-unpack, --all-platforms, or not root (overlay whiteouts need
+// mknod, and only root mounts the snapshots).
+func (a *app) unpackOption(opts []image.Option, o pullOptions) ([]image.Option, error) {
+	if o.noUnpack || o.allPlatforms || os.Geteuid() != 0 {
+		return opts, nil
+	}
+	root, err := a.rootDir()
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := snapshot.New(filepath.Join(root, "snapshots"))
+	if err != nil {
+		return nil, fmt.Errorf("snapshot store: %w", err)
+	}
+	return append(opts, image.WithUnpack(snaps)), nil
 }
 
 // pull downloads ref (every tag of its repository with --all-tags) and
@@ -73,6 +95,9 @@ func (a *app) pull(ctx context.Context, ref string, o pullOptions) error {
 	}
 	svc, err := a.images()
 	if err != nil {
+		return err
+	}
+	if opts, err = a.unpackOption(opts, o); err != nil {
 		return err
 	}
 	regs, err := a.registries()

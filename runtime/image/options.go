@@ -3,6 +3,7 @@ package image
 import (
 	"fmt"
 
+	"github.com/berthhq/berth/runtime/snapshot"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -26,6 +27,7 @@ type options struct {
 	chunkThreshold int64
 	chunkSize      int64
 	progress       func(Event)
+	unpack         *snapshot.Store
 }
 
 // WithPlatform picks the manifest of platform p from an index (Pull's

@@ -98,6 +98,11 @@ func (s *Service) pull(ctx context.Context, f Fetcher, t target, o *options) (Pu
 	if err := s.recordSource(ctx, t.host, t.repo, nodes, blobs); err != nil {
 		return PullResult{}, err
 	}
+	if o.unpack != nil && !o.allPlatforms && layout.IsManifest(img.desc.MediaType) {
+		if err := s.unpack(ctx, img, o); err != nil {
+			return PullResult{}, err
+		}
+	}
 	if !res.UpToDate {
 		if err := s.store.Tag(ctx, res.Name, res.Image); err != nil {
 			return PullResult{}, err
