@@ -1,0 +1,167 @@
+// Package container runs foreground containers from unpacked images.
+//
+// Local store layout, under the root given to New:
+//
+//	containers/<id>/config.json  the Record (spec, state, exit code)
+//	containers/<id>/upper        the overlay upper dir (the container's changes)
+//	containers/<id>/work         the overlay work dir
+//	containers/<id>/rootfs       where the overlay is mounted while it runs
+//
+// Run re-executes the current binary with InitArg as argv[1] in new
+// mount, pid, uts and ipc namespaces (and net for NetworkNone); the
+// binary's main must hand that invocation to Init before anything else.
+// The overlay is mounted inside the container's own mount namespace, so
+// it disappears with the container's processes even if ctl dies.
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berthhq/berth/internal/atomicfile"
+	"github.com/berthhq/berth/runtime/mount"
+	"github.com/berthhq/berth/runtime/snapshot"
+	"github.com/opencontainers/go-digest"
+)
+
+// InitArg is argv[1] of the container's init stage.
+const InitArg = "__ctl-init"
+
+// Network modes.
+const (
+	NetworkHost = "host"
+	NetworkNone = "none"
+)
+
+// ErrNotFound: no container has that ID or name.
+var ErrNotFound = errors.New("no such container")
+
+// ErrNotSupported: containers need Linux.
+var ErrNotSupported = errors.New("container: not supported on this OS")
+
+// Spec is what to run: the image's layers and config, and the command
+// line's overrides.
+type Spec struct {
+	Name     string          `json:"name,omitempty"`
+	Image    string          `json:"image"`
+	ChainIDs []digest.Digest `json:"chainIDs"` // bottom layer first
+
+	Entrypoint []string `json:"entrypoint,omitempty"` // the image's
+	Cmd        []string `json:"cmd,omitempty"`        // the image's, or the command line's
+	Env        []string `json:"env,omitempty"`        // the image's, then -e (later wins)
+	WorkingDir string   `json:"workingDir,omitempty"`
+	User       string   `json:"user,omitempty"` // uid[:gid] or names from the image's /etc/passwd, /etc/group
+	Hostname   string   `json:"hostname,omitempty"`
+	Network    string   `json:"network,omitempty"` // NetworkHost (default) or NetworkNone
+	Remove     bool     `json:"remove,omitempty"`  // --rm
+}
+
+// Args is the process's argv: Entrypoint then Cmd.
+func (s Spec) Args() []string {
+	return append(append([]string{}, s.Entrypoint...), s.Cmd...)
+}
+
+// initConfig is what the parent hands the init stage (as argv[2]).
+type initConfig struct {
+	Rootfs   string        `json:"rootfs"`
+	Mounts   []mount.Mount `json:"mounts"`
+	Hostname string        `json:"hostname"`
+	Spec     Spec          `json:"spec"`
+}
+
+// Record is a container's config.json.
+type Record struct {
+	ID         string    `json:"id"`
+	Spec       Spec      `json:"spec"`
+	Created    time.Time `json:"created"`
+	Status     string    `json:"status"` // "created", "running", "exited"
+	Pid        int       `json:"pid,omitempty"`
+	ExitCode   int       `json:"exitCode"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+}
+
+// Runtime runs containers under root over the snapshots in snaps.
+type Runtime struct {
+	root  string // <root>/containers
+	snaps *snapshot.Store
+}
+
+// New returns a Runtime keeping containers in dir (<root>/containers).
+func New(dir string, snaps *snapshot.Store) (*Runtime, error) {
+	if dir == "" || snaps == nil {
+		return nil, errors.New("container: a directory and a snapshot store are required")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return &Runtime{root: dir, snaps: snaps}, nil
+}
+
+// Dir returns the directory of container id.
+func (r *Runtime) Dir(id string) string { return filepath.Join(r.root, id) }
+
+func newID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (r *Runtime) writeRecord(rec *Record) error {
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(r.Dir(rec.ID), "config.json"), b, 0o600, nil)
+}
+
+// List returns every container's record, in no particular order.
+func (r *Runtime) List() ([]Record, error) {
+	ents, err := os.ReadDir(r.root)
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(r.root, e.Name(), "config.json"))
+		if err != nil {
+			continue // being created or removed
+		}
+		var rec Record
+		if json.Unmarshal(b, &rec) == nil && rec.ID == e.Name() {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+// Lookup returns the record of the container with this name, ID or
+// unique ID prefix; the error wraps ErrNotFound when there is none.
+func (r *Runtime) Lookup(ref string) (Record, error) {
+	all, err := r.List()
+	if err != nil {
+		return Record{}, err
+	}
+	var hits []Record
+	for _, rec := range all {
+		if rec.Spec.Name == ref || rec.ID == ref {
+			return rec, nil
+		}
+		if ref != "" && strings.HasPrefix(rec.ID, ref) {
+			hits = append(hits, rec)
+		}
+	}
+	if len(hits) == 1 {
+		return hits[0], nil
+	}
+	if len(hits) > 1 {
+		return Record{}, fmt.Errorf("container %q: ambiguous ID prefix", ref)
+	}
+	return Record{}, fmt.Errorf("%w: %s", ErrNotFound, ref)
+}

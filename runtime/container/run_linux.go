@@ -1,0 +1,185 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Stdio are the container process's standard streams; nil ones read
+// from or write to /dev/null.
+type Stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Run creates a container from spec and runs it in the foreground,
+// returning the exit status of its process (128+signal when a signal
+// killed it). SIGINT and SIGTERM that reach this process are forwarded
+// to the container; cancelling ctx kills it. With spec.Remove the
+// container's directory is removed afterwards. The error is non-nil
+// only when the container could not be set up or started.
+func (r *Runtime) Run(ctx context.Context, spec Spec, stdio Stdio) (int, error) {
+	if spec.Network != "" && spec.Network != NetworkHost && spec.Network != NetworkNone {
+		return 0, fmt.Errorf("network %q: only %q and %q are supported", spec.Network, NetworkHost, NetworkNone)
+	}
+	if len(spec.Args()) == 0 {
+		return 0, errors.New("no command: the image has no entrypoint or cmd, and none was given")
+	}
+	if spec.Name != "" {
+		if _, err := r.Lookup(spec.Name); err == nil {
+			return 0, fmt.Errorf("the container name %q is already in use", spec.Name)
+		}
+	}
+	rec := &Record{ID: newID(), Spec: spec, Created: time.Now().UTC(), Status: "created"}
+	dir := r.Dir(rec.ID)
+	if err := r.create(ctx, dir, rec); err != nil {
+		_ = os.RemoveAll(dir)
+		return 0, err
+	}
+	code, err := r.start(ctx, dir, rec, stdio)
+	if err == nil {
+		rec.Status, rec.ExitCode, rec.FinishedAt = "exited", code, time.Now().UTC()
+	} else {
+		rec.Status, rec.ExitCode = "exited", -1
+	}
+	rec.Pid = 0
+	if spec.Remove {
+		if rerr := r.removeDir(dir); rerr != nil && err == nil {
+			err = rerr
+		}
+		return code, err
+	}
+	if werr := r.writeRecord(rec); werr != nil && err == nil {
+		err = werr
+	}
+	return code, err
+}
+
+// create makes the container's directories and first record.
+func (r *Runtime) create(ctx context.Context, dir string, rec *Record) error {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	// The upper dir is the container's / (overlay takes the root's
+	// owner and mode from it): 0755 like an image's root.
+	for _, d := range []string{"upper", "work", "rootfs"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if _, err := r.snaps.Mounts(ctx, rec.Spec.ChainIDs, filepath.Join(dir, "upper"), filepath.Join(dir, "work")); err != nil {
+		return fmt.Errorf("image %s: %w", rec.Spec.Image, err)
+	}
+	return r.writeRecord(rec)
+}
+
+// start runs the init stage and waits for it.
+func (r *Runtime) start(ctx context.Context, dir string, rec *Record, stdio Stdio) (int, error) {
+	mounts, err := r.snaps.Mounts(ctx, rec.Spec.ChainIDs, filepath.Join(dir, "upper"), filepath.Join(dir, "work"))
+	if err != nil {
+		return 0, err
+	}
+	host := rec.Spec.Hostname
+	if host == "" {
+		host = rec.ID[:12]
+	}
+	cfg, err := json.Marshal(initConfig{Rootfs: filepath.Join(dir, "rootfs"), Mounts: mounts, Hostname: host, Spec: rec.Spec})
+	if err != nil {
+		return 0, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(self, InitArg, string(cfg))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
+	cmd.Env = []string{}
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
+	if rec.Spec.Network == NetworkNone {
+		flags |= unix.CLONE_NEWNET
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting container: %w", err)
+	}
+	rec.Status, rec.Pid = "running", cmd.Process.Pid
+	_ = r.writeRecord(rec)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = cmd.Process.Signal(s)
+			case <-ctx.Done():
+				_ = cmd.Process.Kill()
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
+	return exitCode(cmd, err)
+}
+
+// exitCode turns Wait's result into a shell-style exit status.
+func exitCode(cmd *exec.Cmd, err error) (int, error) {
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok {
+		return 0, err
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return 0, err
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// removeDir unmounts whatever is left at the container's rootfs and
+// removes its directory.
+func (r *Runtime) removeDir(dir string) error {
+	rootfs := filepath.Join(dir, "rootfs")
+	for range 8 {
+		if err := unix.Unmount(rootfs, unix.MNT_DETACH); err != nil {
+			break
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing container: %w", err)
+	}
+	return nil
+}
+
+// Remove removes the container ref (name, ID or ID prefix). A running
+// one is killed first with force, refused without.
+func (r *Runtime) Remove(ref string, force bool) (string, error) {
+	rec, err := r.Lookup(ref)
+	if err != nil {
+		return "", err
+	}
+	if rec.Status == "running" && rec.Pid > 0 && unix.Kill(rec.Pid, 0) == nil {
+		if !force {
+			return "", fmt.Errorf("container %s is running: stop it or use --force", ref)
+		}
+		_ = unix.Kill(rec.Pid, unix.SIGKILL)
+	}
+	return rec.ID, r.removeDir(r.Dir(rec.ID))
+}

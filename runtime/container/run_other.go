@@ -1,0 +1,25 @@
+//go:build !linux
+
+package container
+
+import (
+	"context"
+	"io"
+)
+
+// Stdio are the container process's standard streams.
+type Stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Run returns ErrNotSupported: containers need Linux.
+func (r *Runtime) Run(ctx context.Context, spec Spec, stdio Stdio) (int, error) {
+	return 0, ErrNotSupported
+}
+
+// Init returns 127 after reporting that containers need Linux.
+func Init(args []string) int { return 127 }
+
+// Remove returns ErrNotSupported: containers need Linux.
+func (r *Runtime) Remove(ref string, force bool) (string, error) { return "", ErrNotSupported }
