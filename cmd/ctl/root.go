@@ -85,6 +85,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newPullCmd(a), newPushCmd(a),
 		newImagesCmd(a), newTagCmd(a), newRmiCmd(a), newImageCmd(a), newInspectCmd(a),
 		newSaveCmd(a), newLoadCmd(a), newCopyCmd(a), newSearchCmd(a),
+		newRunCmd(a), newPsCmd(a), newRmCmd(a),
 	)
 	return root
 }
@@ -99,6 +100,10 @@ func Execute(ctx context.Context, cmd *cobra.Command) int {
 		return exitOK
 	}
 	errOut := cmd.ErrOrStderr()
+	var es exitStatus
+	if errors.As(err, &es) {
+		return int(es) // ctl run: the container's, whatever stopped it
+	}
 	if ctx.Err() != nil {
 		// Interrupted: whatever failed, failed because of it.
 		fmt.Fprintln(errOut)

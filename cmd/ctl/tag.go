@@ -40,7 +40,7 @@ func newRmiCmd(a *app) *cobra.Command {
 		Use:     "rmi [OPTIONS] IMAGE [IMAGE...]",
 		Short:   "Remove one or more images",
 		Long:    "Remove image names from the local store. The space is freed by 'ctl image prune'.",
-		Aliases: []string{"rm", "remove"},
+		Aliases: []string{"remove"}, // "rm" is ctl rm (containers), as in docker
 		Args:    args(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.rmi(cmd.Context(), args, force)

@@ -26,7 +26,9 @@ type Stdio struct {
 // Run creates a container from spec and runs it in the foreground,
 // returning the exit status of its process (128+signal when a signal
 // killed it). SIGINT and SIGTERM that reach this process are forwarded
-// to the container; cancelling ctx kills it. With spec.Remove the
+// to the container's process (which, as pid 1 of its namespace, ignores
+// those it has no handler for), the third one as SIGKILL; cancelling
+// ctx kills it. With spec.Remove the
 // container's directory is removed afterwards. The error is non-nil
 // only when the container could not be set up or started.
 func (r *Runtime) Run(ctx context.Context, spec Spec, stdio Stdio) (int, error) {
@@ -120,9 +122,15 @@ func (r *Runtime) start(ctx context.Context, dir string, rec *Record, stdio Stdi
 	_ = r.writeRecord(rec)
 	done := make(chan struct{})
 	go func() {
+		forwarded := 0
 		for {
 			select {
 			case s := <-sigs:
+				// Pid 1 of a namespace ignores signals it has no
+				// handler for: the third one kills it.
+				if forwarded++; forwarded >= 3 {
+					s = syscall.SIGKILL
+				}
 				_ = cmd.Process.Signal(s)
 			case <-ctx.Done():
 				_ = cmd.Process.Kill()
