@@ -1,6 +1,8 @@
 // Command probe reports what a container process sees (working
 // directory, IDs, hostname, network interfaces, environment) and exits
 // with the code given as its first argument ("sleep" sleeps instead).
+// PROBE_CAT=/a,/b also prints "cat:/a=<content>" for each file, or
+// "cat:/a=<missing>" when it does not exist.
 package main
 
 import (
@@ -28,6 +30,15 @@ func main() {
 	sort.Strings(env)
 	for _, kv := range env {
 		fmt.Printf("env:%s\n", kv)
+	}
+	if paths := os.Getenv("PROBE_CAT"); paths != "" {
+		for _, p := range strings.Split(paths, ",") {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				b = []byte("<missing>")
+			}
+			fmt.Printf("cat:%s=%s\n", p, b)
+		}
 	}
 	if len(os.Args) > 1 && os.Args[1] == "sleep" {
 		time.Sleep(time.Minute)
