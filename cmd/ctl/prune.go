@@ -52,7 +52,8 @@ func newPruneCmd(a *app) *cobra.Command {
 
 // prune asks for confirmation as docker does (unless forced), removes
 // every name with -a, then frees the blobs no name reaches and prints what
-// went and how much space came back.
+// went and how much space came back. Snapshots no image or container
+// uses go too.
 func (a *app) prune(ctx context.Context, o pruneOptions) error {
 	warning := "WARNING! This will remove all dangling images."
 	if o.all {
@@ -80,6 +81,9 @@ func (a *app) prune(ctx context.Context, o pruneOptions) error {
 	}
 	freed, err := svc.Prune(ctx)
 	if err != nil {
+		return err
+	}
+	if err := a.releaseSnapshots(ctx, svc); err != nil {
 		return err
 	}
 	if len(untagged)+len(freed.Blobs) > 0 {

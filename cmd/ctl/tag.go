@@ -37,16 +37,18 @@ func (a *app) tag(ctx context.Context, src, dst string) error {
 func newRmiCmd(a *app) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use:     "rmi [OPTIONS] IMAGE [IMAGE...]",
-		Short:   "Remove one or more images",
-		Long:    "Remove image names from the local store. The space is freed by 'ctl image prune'.",
+		Use:   "rmi [OPTIONS] IMAGE [IMAGE...]",
+		Short: "Remove one or more images",
+		Long: "Remove image names from the local store and the unpacked snapshots no image or container\n" +
+			"uses any more. The blobs are freed by 'ctl image prune'. An image a container uses is only\n" +
+			"removed with -f.",
 		Aliases: []string{"remove"}, // "rm" is ctl rm (containers), as in docker
 		Args:    args(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.rmi(cmd.Context(), args, force)
 		},
 	}
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove every name of an image given by ID; ignore unknown images")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove every name of an image given by ID, or one a container uses; ignore unknown images")
 	return cmd
 }
 
@@ -60,6 +62,12 @@ func (a *app) rmi(ctx context.Context, refs []string, force bool) error {
 	}
 	failed := false
 	for _, ref := range refs {
+		if c, img, n := a.imageUser(ctx, svc, ref); c != "" && n <= 1 && !force {
+			fmt.Fprintf(a.errOut, "Error: conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s\n",
+				ref, c[:min(12, len(c))], img.Encoded()[:min(12, len(img.Encoded()))])
+			failed = true
+			continue
+		}
 		names, err := svc.Remove(ctx, ref, force)
 		for _, n := range names {
 			fmt.Fprintf(a.out, "Untagged: %s\n", familiar(n))
@@ -77,6 +85,10 @@ func (a *app) rmi(ctx context.Context, refs []string, force bool) error {
 			fmt.Fprintf(a.errOut, "Error: %s\n", oneLine(err.Error()))
 			failed = true
 		}
+	}
+	if err := a.releaseSnapshots(ctx, svc); err != nil {
+		fmt.Fprintf(a.errOut, "Error: %s\n", oneLine(err.Error()))
+		failed = true
 	}
 	if failed {
 		return statusError{code: exitError}
