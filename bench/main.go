@@ -10,6 +10,7 @@
 //	go run ./bench -short             # smoke run with small sizes; prints only (so does -run)
 //	go run ./bench -selfcheck -short  # Distribution against itself: ratios should be near 1.0
 //	go run ./bench -run ctl-pull,ctl-push -rounds 3   # ctl vs crane only
+//	go run ./bench -run rt-pull,rt-start -rounds 3    # ctl runtime vs docker (root, dockerd)
 //
 // It needs bin/registry (`go build -o bin/registry ./cmd/registry`), the Distribution registry
 // and crane in .tools/bin (`make tools`), and bin/ctl (`go build -o bin/ctl ./cmd/ctl`; `make
@@ -60,6 +61,8 @@ type options struct {
 	shaSize    int
 	imageSize  int64 // total layer bytes of the ctl scenarios' image
 	imageCount int   // its layers
+	rtSize     int64 // total layer bytes of the runtime pull image
+	rtStarts   int   // container starts per runtime start measurement
 }
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
@@ -76,7 +79,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.ctl, "ctl", "bin/ctl", "Berth's ctl binary, for the ctl scenarios")
 	fs.StringVar(&o.crane, "crane", ".tools/bin/crane", "crane binary, for the ctl scenarios")
 	fs.StringVar(&o.dir, "dir", "", "parent of the temporary stores (default $TMPDIR or /tmp); both registries use it")
-	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head, manifest-head-auth, ctl-pull, ctl-push); default all. A partial run prints only unless -out is given")
+	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head, manifest-head-auth, ctl-pull, ctl-push, rt-pull, rt-start); default all; the rt- scenarios need root and dockerd. A partial run prints only unless -out is given")
 	dur := fs.Duration("duration", 0, "duration of the manifest HEAD storms (default 20s, 2s with -short)")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "Usage: go run ./bench [flags]\n\nCompares bin/registry with the Distribution registry and rewrites BENCHMARKS.md.\n\n")
@@ -98,7 +101,9 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	o.bigSize, o.smallCount, o.smallSize, o.smallConc = 1<<30, 100, 1<<20, 8
 	o.headConc, o.headDur, o.shaSize = 32, 20*time.Second, 256<<20
 	o.imageSize, o.imageCount = 512<<20, 5
+	o.rtSize, o.rtStarts = 512<<20, 10
 	if o.short {
+		o.rtSize, o.rtStarts = 4<<20, 3
 		o.bigSize, o.smallCount, o.headDur, o.shaSize = 64<<20, 32, 2*time.Second, 64<<20
 		o.imageSize = 40 << 20
 	}
@@ -167,6 +172,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, sc := range scenarios {
+		if c, ok := sc.(io.Closer); ok {
+			defer c.Close() // idempotent; stops what Prepare started (the runtime scenarios' dockerd)
+		}
+	}
+	for _, sc := range scenarios {
 		if err := sc.Prepare(ctx); err != nil {
 			return fmt.Errorf("prepare %s: %w", sc.Name(), err)
 		}
@@ -233,6 +243,12 @@ func selectScenarios(o options, pat *pattern, shaRate float64, berth, scratch st
 		img := newTestImage(pat, o.imageSize, o.imageCount)
 		tools := newCtlBench(img, berth, o.ctl, o.crane, filepath.Join(scratch, "ctl"))
 		all = append(all, newAuthHeadStorm(pat, o.headConc, o.headDur, berth), &ctlPull{tools}, &ctlPush{ctlBench: tools})
+		// The runtime scenarios unpack, run containers and start a dockerd: root only, so a full
+		// run as another user leaves them out (naming them with -run fails in their Prepare).
+		rt := newRtBench(pat, berth, o.ctl, filepath.Join(scratch, "runtime"), o.rtSize, o.imageCount, o.rtStarts)
+		if os.Geteuid() == 0 || len(o.only) > 0 {
+			all = append(all, &rtPull{rt}, &rtStart{rtBench: rt})
+		}
 	}
 	if len(o.only) == 0 {
 		return all, nil
@@ -244,7 +260,7 @@ func selectScenarios(o options, pat *pattern, shaRate float64, berth, scratch st
 		if i < 0 && name == (&authHeadStorm{}).Name() {
 			return nil, fmt.Errorf("-run: %s compares Berth with itself; it does not run with -selfcheck", name)
 		}
-		if i < 0 && (name == (&ctlPull{}).Name() || name == (&ctlPush{}).Name()) {
+		if i < 0 && (name == (&ctlPull{}).Name() || name == (&ctlPush{}).Name() || name == (&rtPull{}).Name() || name == (&rtStart{}).Name()) {
 			return nil, fmt.Errorf("-run: %s runs against Berth; it does not run with -selfcheck", name)
 		}
 		if i < 0 {

@@ -69,6 +69,18 @@ bytes per second.
   `+"`crane push DIR REF`"+`, timed from start to exit, after which the registry must name the
   image's manifest. Both move 4 blobs at a time, their defaults; ctl uploads blobs over 64 MiB in
   16 MiB chunks, crane each blob in one PATCH.
+- **ctl runtime vs docker** (a table of its own; root only): bin/ctl against docker, whose
+  daemon the bench starts privately (scripts/dockerd.sh, data root in the run's temp directory).
+  **Pull + unpack**: an image of gzip-compressed tar layers (generated content mapped onto 16
+  letters, so gzip about halves it and inflating is real work; compressed at gzip.BestSpeed to
+  keep generation short), seeded into a fresh Berth registry (untimed, then synced); then
+  `+"`ctl --root FRESH pull -q REF`"+` (which unpacks, as root) or `+"`docker pull -q REF`"+` on an
+  image store emptied with `+"`docker rmi -f`"+` and `+"`docker image prune -af`"+`, timed from start to
+  exit. Podman is measured by neither side of this table. **Container start**: a one-layer image
+  holding runtime/container's probe (static, CGO_ENABLED=0), pulled beforehand by both; then
+  `+"`ctl run --rm --network none IMAGE /probe 0`"+` against `+"`docker run --rm --network none IMAGE /probe 0`"+`,
+  one uncounted start and then the median of the rest (10 in a full run). Lower is better; the
+  target is ctl at most half docker's time.
 - **sha256**: crypto/sha256 over a 256 MiB buffer in one goroutine, best of three: the ceiling
   for a push that hashes every byte once on one core. The table shows each large push as a
   percentage of it.

@@ -56,6 +56,7 @@ const (
 	goalRatioAtLeast                 // first/second >= value (Berth/Distribution in the main table)
 	goalRatioWithin                  // first/second >= 1 - value: the first costs at most value
 	goalBerthBelow                   // the first's absolute value < value
+	goalRatioAtMost                  // first/second <= value (times: the first takes at most value x)
 )
 
 // goal is the target a metric is judged against.
@@ -73,6 +74,8 @@ func (g goal) String(unit string) string {
 		return fmt.Sprintf("within %g%% (>= %.2fx)", 100*g.value, 1-g.value)
 	case goalBerthBelow:
 		return fmt.Sprintf("< %g %s", g.value, unit)
+	case goalRatioAtMost:
+		return fmt.Sprintf("<= %gx", g.value)
 	}
 	return "-"
 }
@@ -87,6 +90,8 @@ func (g goal) met(a, b float64) (met, ok bool) {
 		return b > 0 && a/b >= 1-g.value, true
 	case goalBerthBelow:
 		return a < g.value, true
+	case goalRatioAtMost:
+		return b > 0 && a/b <= g.value, true
 	}
 	return false, false
 }
