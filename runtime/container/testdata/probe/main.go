@@ -2,7 +2,9 @@
 // directory, IDs, hostname, network interfaces, environment) and exits
 // with the code given as its first argument ("sleep" sleeps instead).
 // PROBE_CAT=/a,/b also prints "cat:/a=<content>" for each file, or
-// "cat:/a=<missing>" when it does not exist.
+// "cat:/a=<missing>" when it does not exist. PROBE_LS=/d,/e prints
+// "ls:/d=x,y" with the sorted names in each directory, or
+// "ls:/d=<missing>" when it cannot be read.
 package main
 
 import (
@@ -38,6 +40,21 @@ func main() {
 				b = []byte("<missing>")
 			}
 			fmt.Printf("cat:%s=%s\n", p, b)
+		}
+	}
+	if dirs := os.Getenv("PROBE_LS"); dirs != "" {
+		for _, d := range strings.Split(dirs, ",") {
+			ents, err := os.ReadDir(d)
+			if err != nil {
+				fmt.Printf("ls:%s=<missing>\n", d)
+				continue
+			}
+			names := make([]string, 0, len(ents))
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			sort.Strings(names)
+			fmt.Printf("ls:%s=%s\n", d, strings.Join(names, ","))
 		}
 	}
 	if len(os.Args) > 1 && os.Args[1] == "sleep" {
