@@ -24,6 +24,7 @@ type runOptions struct {
 	network    string
 	entrypoint string
 	entrySet   bool
+	volumes    []string
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -49,6 +50,7 @@ func newRunCmd(a *app) *cobra.Command {
 	f.StringVar(&o.hostname, "hostname", "", "container host name (default the container ID's first 12 digits)")
 	f.StringVar(&o.network, "network", container.NetworkHost, "network: host (share the host's) or none (loopback only)")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "overwrite the default ENTRYPOINT of the image")
+	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount a host directory or file (HOST:CONTAINER[:ro])")
 	return cmd
 }
 
@@ -71,6 +73,17 @@ func (a *app) containers() (*container.Runtime, *snapshot.Store, error) {
 func (a *app) run(ctx context.Context, ref string, cmdArgs []string, o runOptions) error {
 	if o.network != container.NetworkHost && o.network != container.NetworkNone {
 		return fmt.Errorf("invalid --network %q: only host and none are supported", o.network)
+	}
+	var binds []container.Bind
+	for _, v := range o.volumes {
+		b, err := container.ParseBind(v)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(b.Source); err != nil {
+			return fmt.Errorf("invalid volume %q: %w", v, err)
+		}
+		binds = append(binds, b)
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("ctl run needs root (namespaces and overlay mounts)")
@@ -97,7 +110,7 @@ func (a *app) run(ctx context.Context, ref string, cmdArgs []string, o runOption
 	spec := container.Spec{
 		Name: o.name, Image: ref, ChainIDs: chain,
 		Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env, WorkingDir: c.WorkingDir, User: c.User,
-		Hostname: o.hostname, Network: o.network, Remove: o.rm,
+		Hostname: o.hostname, Network: o.network, Remove: o.rm, Binds: binds,
 	}
 	if o.entrySet {
 		spec.Entrypoint, spec.Cmd = nil, nil

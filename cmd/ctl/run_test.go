@@ -115,12 +115,21 @@ func TestRunCommand(t *testing.T) {
 	e.fails("ctl pull", "run", "--rm", ref)
 	e.ok("", "pull", "-q", ref)
 
+	vol := t.TempDir()
+	if err := os.WriteFile(filepath.Join(vol, "f"), []byte("shared"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.fails("must be absolute", "run", "--rm", "-v", "rel:/x", ref)
+	e.fails("mode", "run", "--rm", "-v", vol+":/x:bad", ref)
+	e.fails("invalid volume", "run", "--rm", "-v", filepath.Join(vol, "missing")+":/x", ref)
+
 	tests := []struct {
 		name string
 		args []string
 		code int
 		want []string
 	}{
+		{"volume", []string{"--rm", "-v", vol + ":/data", "-v", vol + ":/new/ro:ro", "-e", "PROBE_CAT=/data/f,/new/ro/f", ref}, 0, []string{"cat:/data/f=shared\n", "cat:/new/ro/f=shared\n"}},
 		{"defaults", []string{"--rm", ref}, 0, []string{"cwd=/srv\n", "uid=0\n", "env:FROM_IMAGE=1\n", "env:HOME=/root\n"}},
 		{"exit 3", []string{"--rm", ref, "3"}, 3, nil},
 		{"exit 42", []string{"--rm", ref, "42"}, 42, nil},

@@ -61,6 +61,45 @@ type Spec struct {
 	Hostname   string   `json:"hostname,omitempty"`
 	Network    string   `json:"network,omitempty"` // NetworkHost (default) or NetworkNone
 	Remove     bool     `json:"remove,omitempty"`  // --rm
+	Binds      []Bind   `json:"binds,omitempty"`   // -v
+}
+
+// Bind is a host path bind-mounted into the container (-v).
+type Bind struct {
+	Source      string `json:"source"`      // absolute host path
+	Destination string `json:"destination"` // absolute path in the container
+	ReadOnly    bool   `json:"readOnly,omitempty"`
+}
+
+// ParseBind parses -v HOST:CTR[:ro|rw]; both paths must be absolute.
+func ParseBind(v string) (Bind, error) {
+	parts := strings.Split(v, ":")
+	var b Bind
+	switch len(parts) {
+	case 3:
+		switch parts[2] {
+		case "ro":
+			b.ReadOnly = true
+		case "rw":
+		default:
+			return Bind{}, fmt.Errorf("invalid volume %q: mode %q (only ro and rw are supported)", v, parts[2])
+		}
+	case 2:
+	default:
+		return Bind{}, fmt.Errorf("invalid volume %q: want HOST:CONTAINER[:ro]", v)
+	}
+	b.Source, b.Destination = parts[0], parts[1]
+	if !filepath.IsAbs(b.Source) {
+		return Bind{}, fmt.Errorf("invalid volume %q: the host path must be absolute (named volumes are not supported)", v)
+	}
+	if !filepath.IsAbs(b.Destination) {
+		return Bind{}, fmt.Errorf("invalid volume %q: the container path must be absolute", v)
+	}
+	b.Source, b.Destination = filepath.Clean(b.Source), filepath.Clean(b.Destination)
+	if b.Destination == "/" {
+		return Bind{}, fmt.Errorf("invalid volume %q: cannot mount over the container's /", v)
+	}
+	return b, nil
 }
 
 // Args is the process's argv: Entrypoint then Cmd.

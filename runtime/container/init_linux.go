@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,6 +64,11 @@ func setup(cfg initConfig) error {
 	}
 	if err := mountDev(root); err != nil {
 		return err
+	}
+	for _, b := range cfg.Spec.Binds {
+		if err := bindMount(root, b); err != nil {
+			return fmt.Errorf("volume %s:%s: %w", b.Source, b.Destination, err)
+		}
 	}
 	if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
 		return fmt.Errorf("sethostname: %w", err)
@@ -144,6 +150,62 @@ func mountDev(root string) error {
 	for _, l := range links {
 		if err := os.Symlink(l[0], filepath.Join(dev, l[1])); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// bindMount binds b.Source at b.Destination inside root, creating the
+// destination (a directory, or an empty file for a file source) when
+// missing. The destination is resolved inside root (symlinks cannot
+// lead out of it) and mounted through an O_PATH handle of it.
+func bindMount(root string, b Bind) error {
+	fi, err := os.Stat(b.Source)
+	if err != nil {
+		return err
+	}
+	target, err := securejoin.SecureJoin(root, b.Destination)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return err
+		}
+	} else {
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
+		if err != nil {
+			return err
+		}
+		_ = f.Close()
+	}
+	fd, err := unix.Open(target, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	// The handle must still be inside root.
+	real, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if err != nil {
+		return err
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	if real == realRoot || !strings.HasPrefix(real, realRoot+"/") {
+		return fmt.Errorf("%s resolves outside the container's root", b.Destination)
+	}
+	via := fmt.Sprintf("/proc/self/fd/%d", fd)
+	if err := unix.Mount(b.Source, via, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind mount: %w", err)
+	}
+	if b.ReadOnly {
+		if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return fmt.Errorf("remounting read-only: %w", err)
 		}
 	}
 	return nil

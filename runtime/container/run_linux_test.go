@@ -202,6 +202,112 @@ func TestRun(t *testing.T) {
 	})
 }
 
+func TestRunBinds(t *testing.T) {
+	requireRoot(t)
+	rt, chain, dir := newRuntime(t)
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "hello"), []byte("from host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "single")
+	if err := os.WriteFile(file, []byte("one file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := container.Spec{
+		Image: "probe", ChainIDs: chain, Entrypoint: []string{"/bin/probe"}, Remove: true,
+		Env: []string{"PROBE_CAT=/data/hello,/ro/deep/hello,/etc/single,/proc/self/mountinfo", "PROBE_LS=/data"},
+		Binds: []container.Bind{
+			{Source: host, Destination: "/data"},
+			{Source: host, Destination: "/ro/deep", ReadOnly: true},
+			{Source: file, Destination: "/etc/single", ReadOnly: true},
+		},
+	}
+	var out, errOut bytes.Buffer
+	code, err := rt.Run(context.Background(), spec, container.Stdio{Out: &out, Err: &errOut})
+	if err != nil || code != 0 {
+		t.Fatalf("Run: code %d, err %v, stderr %q", code, err, errOut.String())
+	}
+	for _, w := range []string{"cat:/data/hello=from host\n", "cat:/ro/deep/hello=from host\n", "cat:/etc/single=one file\n", "ls:/data=hello\n"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+	// Mount options as the container sees them (mountinfo field 6).
+	opts := map[string]string{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 6 {
+			opts[f[4]] = f[5]
+		}
+	}
+	for mp, want := range map[string]string{"/data": "rw", "/ro/deep": "ro", "/etc/single": "ro"} {
+		if o := opts[mp]; o != want && !strings.HasPrefix(o, want+",") {
+			t.Errorf("%s mounted with %q, want %s", mp, o, want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(host, "hello")); string(b) != "from host" {
+		t.Errorf("host file changed: %q", b)
+	}
+	checkNoMounts(t, dir)
+	checkNoMounts(t, host)
+}
+
+// TestRunBindSymlinkEscape: a destination through a symlink in the
+// image that points out of the rootfs stays inside the rootfs.
+func TestRunBindSymlinkEscape(t *testing.T) {
+	requireRoot(t)
+	rt, chain, dir := newRuntime(t)
+	outside := t.TempDir()
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "hello"), []byte("bound"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The first bind brings in /data/escape -> <outside> (absolute);
+	// the second bind's destination goes through it.
+	if err := os.Symlink(outside, filepath.Join(host, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	spec := container.Spec{
+		Image: "probe", ChainIDs: chain, Entrypoint: []string{"/bin/probe"}, Remove: true,
+		Env: []string{"PROBE_LS=/data/escape/sub"},
+		Binds: []container.Bind{
+			{Source: host, Destination: "/data"},
+			{Source: host, Destination: "/data/escape/sub"},
+		},
+	}
+	var out, errOut bytes.Buffer
+	code, err := rt.Run(context.Background(), spec, container.Stdio{Out: &out, Err: &errOut})
+	if err != nil || code != 0 {
+		t.Fatalf("Run: code %d, err %v, stderr %q", code, err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "ls:/data/escape/sub=escape,hello\n") {
+		t.Errorf("output lacks the bound dir through the symlink:\n%s", out.String())
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("a bind destination escaped the rootfs: %s holds %d entries", outside, len(ents))
+	}
+	checkNoMounts(t, dir)
+	checkNoMounts(t, outside)
+}
+
+func TestParseBind(t *testing.T) {
+	good := map[string]container.Bind{
+		"/a:/b":     {Source: "/a", Destination: "/b"},
+		"/a/:/b/c/": {Source: "/a", Destination: "/b/c"},
+		"/a:/b:ro":  {Source: "/a", Destination: "/b", ReadOnly: true},
+		"/a:/b:rw":  {Source: "/a", Destination: "/b"},
+	}
+	for in, want := range good {
+		if got, err := container.ParseBind(in); err != nil || got != want {
+			t.Errorf("ParseBind(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"/a", "vol:/b", "/a:b", "/a:/b:rx", "/a:/", "/a:/b:ro:x", ""} {
+		if _, err := container.ParseBind(in); err == nil {
+			t.Errorf("ParseBind(%q) succeeded", in)
+		}
+	}
+}
+
 func TestRunKilled(t *testing.T) {
 	requireRoot(t)
 	rt, chain, _ := newRuntime(t)
