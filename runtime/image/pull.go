@@ -84,9 +84,33 @@ func (s *Service) pull(ctx context.Context, f Fetcher, t target, o *options) (Pu
 	if res.UpToDate {
 		rep = newReporter(nil) // docker shows no layer lines for an image it has
 	}
-	err = transfer(ctx, o, rep, blobs, StatusWaiting, func(ctx context.Context, b blobRef) error {
-		return s.fetchBlob(ctx, f, t.repo, b, o, rep)
+	var up *unpacker
+	if o.unpack != nil && !o.allPlatforms && layout.IsManifest(img.desc.MediaType) {
+		if up, err = s.newUnpacker(ctx, f, t.repo, img, o, rep); err != nil {
+			return PullResult{}, err
+		}
+	}
+	tctx := ctx
+	if up != nil {
+		tctx = up.ctx // a failed unpack stops the downloads
+	}
+	err = transfer(tctx, o, rep, blobs, StatusWaiting, func(ctx context.Context, b blobRef) error {
+		if err := s.fetchBlob(ctx, f, t.repo, b, o, rep); err != nil {
+			return err
+		}
+		if up != nil && b.layer {
+			up.start(b.desc.Digest) // unpack it while the rest downloads
+		}
+		return nil
 	})
+	if up != nil {
+		if err != nil {
+			up.cancel()
+		}
+		if uerr := up.wait(); uerr != nil && (err == nil || !errors.Is(uerr, context.Canceled) || ctx.Err() != nil) {
+			err = uerr
+		}
+	}
 	if err != nil {
 		return PullResult{}, err
 	}
@@ -97,11 +121,6 @@ func (s *Service) pull(ctx context.Context, f Fetcher, t target, o *options) (Pu
 	}
 	if err := s.recordSource(ctx, t.host, t.repo, nodes, blobs); err != nil {
 		return PullResult{}, err
-	}
-	if o.unpack != nil && !o.allPlatforms && layout.IsManifest(img.desc.MediaType) {
-		if err := s.unpack(ctx, img, o); err != nil {
-			return PullResult{}, err
-		}
 	}
 	if !res.UpToDate {
 		if err := s.store.Tag(ctx, res.Name, res.Image); err != nil {

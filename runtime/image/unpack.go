@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	layerarchive "github.com/berthhq/berth/runtime/archive"
 	"github.com/berthhq/berth/runtime/snapshot"
@@ -16,7 +18,9 @@ import (
 // snapshot per layer keyed by chain ID (snapshots it has are skipped).
 // Each layer is applied with runtime/archive.ApplyLayer, which checks the
 // layer digest and the config's diff ID while it unpacks; layers unpack
-// in parallel (WithConcurrency), each into its own snapshot. Only
+// in parallel, each into its own snapshot as soon as its blob is
+// downloaded and verified, while the other blobs still download (at most
+// as many at once as CPUs, and not more than WithConcurrency). Only
 // image manifests with a container image config are unpacked, and not
 // with WithAllPlatforms.
 func WithUnpack(store *snapshot.Store) Option { return func(o *options) { o.unpack = store } }
@@ -43,45 +47,115 @@ func isLayerType(mt string) bool {
 	return false
 }
 
-// unpack unpacks image manifest img (already in the store) into o.unpack.
-func (s *Service) unpack(ctx context.Context, img node, o *options) error {
+// unpacker unpacks an image's layers while the pull downloads them: each
+// layer starts as soon as its blob is committed to the store (so it has
+// been checked against its digest), at most n at once. A snapshot is
+// committed only when ApplyLayer verified both the layer digest and the
+// diff ID; else it is aborted. The first error cancels ctx, which the
+// downloads share, so a failed unpack stops the pull.
+type unpacker struct {
+	s       *Service
+	store   *snapshot.Store
+	layers  []ocispec.Descriptor
+	diffIDs []digest.Digest
+	chain   []digest.Digest
+	at      map[digest.Digest][]int // layer indexes of each blob
+
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+	sem    chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+	err    error
+}
+
+// newUnpacker prepares to unpack image manifest img into o.unpack. It
+// fetches the image's config first (its diff IDs are needed). It returns
+// nil when img is not a container image (nothing to unpack).
+func (s *Service) newUnpacker(ctx context.Context, f Fetcher, repo string, img node, o *options, rep *reporter) (*unpacker, error) {
 	m, err := parseManifest(img)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if m.Config.MediaType != ocispec.MediaTypeImageConfig && m.Config.MediaType != dockerConfig {
-		return nil // an artifact, not a container image
-	}
-	body, err := s.store.ReadBlob(ctx, m.Config.Digest, maxConfigSize)
-	if err != nil {
-		return fmt.Errorf("config %s: %w", m.Config.Digest, err)
-	}
-	var cfg ocispec.Image
-	if err := json.Unmarshal(body, &cfg); err != nil {
-		return fmt.Errorf("config %s is not valid JSON: %w", m.Config.Digest, err)
-	}
-	diffIDs := cfg.RootFS.DiffIDs
-	if len(diffIDs) != len(m.Layers) {
-		return fmt.Errorf("image %s: %d layers but %d diff IDs in config %s: %w",
-			img.desc.Digest, len(m.Layers), len(diffIDs), m.Config.Digest, ErrUnsupported)
+		return nil, nil // an artifact, not a container image
 	}
 	for _, l := range m.Layers {
 		if !isLayerType(l.MediaType) {
-			return fmt.Errorf("image %s: layer %s has media type %q: %w", img.desc.Digest, l.Digest, l.MediaType, ErrUnsupported)
+			return nil, fmt.Errorf("image %s: layer %s has media type %q: %w", img.desc.Digest, l.Digest, l.MediaType, ErrUnsupported)
 		}
 	}
-	chain := snapshot.ChainIDs(diffIDs)
-	idx := make([]int, len(m.Layers))
-	for i := range idx {
-		idx[i] = i
+	if err := s.fetchBlob(ctx, f, repo, blobRef{desc: m.Config}, o, rep); err != nil {
+		return nil, err
 	}
-	return runAll(ctx, o.concurrency, idx, func(ctx context.Context, i int) error {
-		var parent digest.Digest
-		if i > 0 {
-			parent = chain[i-1]
-		}
-		return s.unpackLayer(ctx, o.unpack, m.Layers[i], diffIDs[i], chain[i], parent)
-	})
+	body, err := s.store.ReadBlob(ctx, m.Config.Digest, maxConfigSize)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
+	}
+	var cfg ocispec.Image
+	if err := json.Unmarshal(body, &cfg); err != nil {
+		return nil, fmt.Errorf("config %s is not valid JSON: %w", m.Config.Digest, err)
+	}
+	diffIDs := cfg.RootFS.DiffIDs
+	if len(diffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("image %s: %d layers but %d diff IDs in config %s: %w",
+			img.desc.Digest, len(m.Layers), len(diffIDs), m.Config.Digest, ErrUnsupported)
+	}
+	u := &unpacker{
+		s: s, store: o.unpack, layers: m.Layers, diffIDs: diffIDs,
+		chain: snapshot.ChainIDs(diffIDs), at: map[digest.Digest][]int{},
+		parent: ctx,
+		sem:    make(chan struct{}, unpackConcurrency(o.concurrency)),
+	}
+	u.ctx, u.cancel = context.WithCancel(ctx)
+	for i, l := range m.Layers {
+		u.at[l.Digest] = append(u.at[l.Digest], i)
+	}
+	return u, nil
+}
+
+// unpackConcurrency is how many layers unpack at once: decompression is
+// CPU-bound, so no more than the CPUs (nor than the pull's concurrency).
+func unpackConcurrency(n int) int {
+	return max(1, min(n, runtime.GOMAXPROCS(0)))
+}
+
+// start unpacks the layers whose blob is d (now in the store) in the
+// background.
+func (u *unpacker) start(d digest.Digest) {
+	for _, i := range u.at[d] {
+		u.wg.Add(1)
+		go func() {
+			defer u.wg.Done()
+			select {
+			case u.sem <- struct{}{}:
+			case <-u.ctx.Done():
+				return
+			}
+			defer func() { <-u.sem }()
+			if u.ctx.Err() != nil {
+				return
+			}
+			var parent digest.Digest
+			if i > 0 {
+				parent = u.chain[i-1]
+			}
+			if err := u.s.unpackLayer(u.ctx, u.store, u.layers[i], u.diffIDs[i], u.chain[i], parent); err != nil {
+				u.once.Do(func() { u.err = err; u.cancel() })
+			}
+		}()
+	}
+}
+
+// wait waits for the unpacks started and returns the first error.
+func (u *unpacker) wait() error {
+	u.wg.Wait()
+	u.cancel()
+	if u.err != nil {
+		return u.err
+	}
+	return u.parent.Err()
 }
 
 // unpackLayer applies layer l into the snapshot chainID unless it exists.

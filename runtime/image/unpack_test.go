@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/berthhq/berth/runtime/image"
 	"github.com/berthhq/berth/runtime/snapshot"
@@ -162,5 +165,104 @@ func TestPullUnpackRandom(t *testing.T) {
 		if _, err := snaps.Stat(ctx, id); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestPullUnpackOverlaps shows a layer unpacks while another downloads:
+// the proxy holds back layer 2's blob until layer 1's snapshot is
+// committed, which happens only if unpacking starts before every blob is
+// in.
+func TestPullUnpackOverlaps(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reg := newRegistry(t)
+	img, err := mutate.AppendLayers(empty.Image,
+		fileLayer(t, [2]string{"base", "one"}),
+		fileLayer(t, [2]string{"app", "two"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeImage(t, reg, "team/overlap:v1", img)
+	chain := chainOf(t, img)
+	layers := layerDigests(t, img)
+	snaps := newSnapshots(t)
+	var stalled, timedOut atomic.Bool
+	proxy := newProxy(t, reg, func(r *http.Request, w http.ResponseWriter) http.ResponseWriter {
+		if !isBlobGet(r, layers[1]) {
+			return w
+		}
+		stalled.Store(true)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if _, err := snaps.Stat(r.Context(), chain[0]); err == nil {
+				return w
+			}
+			if time.Now().After(deadline) || r.Context().Err() != nil {
+				timedOut.Store(true)
+				return w
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	if _, err := newService(t).Pull(ctx, newClient(t, proxy), proxy.host+"/team/overlap:v1", image.WithUnpack(snaps)); err != nil {
+		t.Fatal(err)
+	}
+	if !stalled.Load() {
+		t.Fatal("layer 2 was never downloaded through the proxy")
+	}
+	if timedOut.Load() {
+		t.Fatal("layer 1 was not unpacked while layer 2 was still downloading")
+	}
+	for i, id := range chain {
+		if _, err := snaps.Stat(ctx, id); err != nil {
+			t.Fatalf("layer %d: %v", i, err)
+		}
+	}
+}
+
+// TestPullUnpackFailStops shows a layer that fails to unpack fails the
+// pull at once, without waiting for a stalled download of another layer,
+// and leaves no snapshot.
+func TestPullUnpackFailStops(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reg := newRegistry(t)
+	img, err := mutate.AppendLayers(empty.Image,
+		fileLayer(t, [2]string{"base", "one"}),
+		fileLayer(t, [2]string{"app", "two"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.RootFS.DiffIDs[0] = v1.Hash{Algorithm: "sha256", Hex: digest.FromString("other").Encoded()}
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		t.Fatal(err)
+	}
+	writeImage(t, reg, "team/stop:v1", img)
+	layers := layerDigests(t, img)
+	snaps := newSnapshots(t)
+	proxy := newProxy(t, reg, func(r *http.Request, w http.ResponseWriter) http.ResponseWriter {
+		if isBlobGet(r, layers[1]) {
+			select { // until the client gives up, or the test's bound
+			case <-r.Context().Done():
+			case <-time.After(20 * time.Second):
+			}
+		}
+		return w
+	})
+	start := time.Now()
+	_, err = newService(t).Pull(ctx, newClient(t, proxy), proxy.host+"/team/stop:v1", image.WithUnpack(snaps))
+	if !errors.Is(err, image.ErrDigestMismatch) {
+		t.Fatalf("pull: %v, want ErrDigestMismatch", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the failed unpack took %v to stop the pull", d)
+	}
+	if all, _ := snaps.List(ctx); len(all) != 0 {
+		t.Fatalf("snapshots kept: %v", all)
 	}
 }
