@@ -19,6 +19,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == container.InitArg {
 		os.Exit(container.Init(os.Args))
 	}
+	if len(os.Args) > 1 && os.Args[1] == container.MonitorArg {
+		os.Exit(container.Monitor(os.Args))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()

@@ -85,7 +85,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newPullCmd(a), newPushCmd(a),
 		newImagesCmd(a), newTagCmd(a), newRmiCmd(a), newImageCmd(a), newInspectCmd(a),
 		newSaveCmd(a), newLoadCmd(a), newCopyCmd(a), newSearchCmd(a),
-		newRunCmd(a), newPsCmd(a), newRmCmd(a), newCommitCmd(a),
+		newRunCmd(a), newPsCmd(a), newRmCmd(a), newLogsCmd(a), newCommitCmd(a),
 	)
 	return root
 }

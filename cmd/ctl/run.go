@@ -25,6 +25,7 @@ type runOptions struct {
 	entrypoint string
 	entrySet   bool
 	volumes    []string
+	detach     bool
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -50,6 +51,7 @@ func newRunCmd(a *app) *cobra.Command {
 	f.StringVar(&o.hostname, "hostname", "", "container host name (default the container ID's first 12 digits)")
 	f.StringVar(&o.network, "network", container.NetworkHost, "network: host (share the host's) or none (loopback only)")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "overwrite the default ENTRYPOINT of the image")
+	f.BoolVarP(&o.detach, "detach", "d", false, "run the container in the background and print its ID (output goes to 'ctl logs')")
 	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount a host directory or file (HOST:CONTAINER[:ro])")
 	return cmd
 }
@@ -127,6 +129,14 @@ func (a *app) run(ctx context.Context, ref string, cmdArgs []string, o runOption
 	}
 	if o.user != "" {
 		spec.User = o.user
+	}
+	if o.detach {
+		id, err := rt.RunDetached(ctx, spec)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(a.out, id)
+		return nil
 	}
 	code, err := rt.Run(context.WithoutCancel(ctx), spec, container.Stdio{In: a.in, Out: a.out, Err: a.errOut})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berthhq/berth/runtime/container"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -23,6 +24,9 @@ import (
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == container.InitArg {
 		os.Exit(container.Init(os.Args))
+	}
+	if len(os.Args) > 1 && os.Args[1] == container.MonitorArg {
+		os.Exit(container.Monitor(os.Args))
 	}
 	os.Exit(m.Run())
 }
@@ -178,8 +182,51 @@ func TestRunCommand(t *testing.T) {
 	if left, _ := os.ReadDir(containers); len(left) != 0 {
 		t.Fatalf("rm left %d container dirs", len(left))
 	}
+	// -d: ctl prints the ID and returns; the container runs on.
+	id := strings.TrimSpace(e.ok("", "run", "-d", "--name", "bg", ref, "3"))
+	if len(id) != 64 {
+		t.Fatalf("run -d printed %q, want a container ID", id)
+	}
+	waitPs(t, e, "bg", "Exited (3)")
+	if out := e.ok("", "logs", "bg"); !strings.Contains(out, "cwd=/srv\n") || !strings.Contains(out, "env:FROM_IMAGE=1\n") {
+		t.Errorf("logs:\n%s", out)
+	}
+	if out := e.ok("", "logs", id[:12]); !strings.Contains(out, "cwd=/srv\n") {
+		t.Errorf("logs by ID prefix:\n%s", out)
+	}
+	e.ok("", "rm", "bg")
+	e.fails("no such container", "logs", "bg")
+
+	// A long-running one is Up until rm -f kills it.
+	t.Cleanup(func() { e.run("", "rm", "-f", "sleeper") })
+	e.ok("", "run", "-d", "--name", "sleeper", ref, "sleep")
+	waitPs(t, e, "sleeper", "Up ")
+	if out := e.ok("", "ps"); !strings.Contains(out, "sleeper") {
+		t.Errorf("ps lacks the running container:\n%s", out)
+	}
+	e.fails("is running", "rm", "sleeper")
+	e.ok("", "rm", "-f", "sleeper")
+	if left, _ := os.ReadDir(containers); len(left) != 0 {
+		t.Fatalf("rm left %d container dirs", len(left))
+	}
+
 	mounts, _ := os.ReadFile("/proc/self/mounts")
 	if strings.Contains(string(mounts), e.root) {
 		t.Errorf("mounts left under %s:\n%s", e.root, mounts)
 	}
+}
+
+// waitPs polls ctl ps -a until the container name's line shows status.
+func waitPs(t *testing.T, e *testEnv, name, status string) {
+	t.Helper()
+	var out string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		out = e.ok("", "ps", "-a")
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasSuffix(strings.TrimSpace(line), name) && strings.Contains(line, status) {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s never showed %q in ps -a:\n%s", name, status, out)
 }

@@ -6,6 +6,7 @@
 //	containers/<id>/upper        the overlay upper dir (the container's changes)
 //	containers/<id>/work         the overlay work dir
 //	containers/<id>/rootfs       where the overlay is mounted while it runs
+//	containers/<id>/log          a detached (-d) container's stdout and stderr
 //
 // Run re-executes the current binary with InitArg as argv[1] in new
 // mount, pid, uts and ipc namespaces (and net for NetworkNone); the

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berthhq/berth/runtime/snapshot"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,23 +33,39 @@ type Stdio struct {
 // container's directory is removed afterwards. The error is non-nil
 // only when the container could not be set up or started.
 func (r *Runtime) Run(ctx context.Context, spec Spec, stdio Stdio) (int, error) {
+	rec, err := r.newContainer(ctx, spec)
+	if err != nil {
+		return 0, err
+	}
+	return r.runRecord(ctx, rec, stdio)
+}
+
+// newContainer checks spec and creates the container's directory and
+// first record.
+func (r *Runtime) newContainer(ctx context.Context, spec Spec) (*Record, error) {
 	if spec.Network != "" && spec.Network != NetworkHost && spec.Network != NetworkNone {
-		return 0, fmt.Errorf("network %q: only %q and %q are supported", spec.Network, NetworkHost, NetworkNone)
+		return nil, fmt.Errorf("network %q: only %q and %q are supported", spec.Network, NetworkHost, NetworkNone)
 	}
 	if len(spec.Args()) == 0 {
-		return 0, errors.New("no command: the image has no entrypoint or cmd, and none was given")
+		return nil, errors.New("no command: the image has no entrypoint or cmd, and none was given")
 	}
 	if spec.Name != "" {
 		if _, err := r.Lookup(spec.Name); err == nil {
-			return 0, fmt.Errorf("the container name %q is already in use", spec.Name)
+			return nil, fmt.Errorf("the container name %q is already in use", spec.Name)
 		}
 	}
 	rec := &Record{ID: newID(), Spec: spec, Created: time.Now().UTC(), Status: "created"}
 	dir := r.Dir(rec.ID)
 	if err := r.create(ctx, dir, rec); err != nil {
 		_ = os.RemoveAll(dir)
-		return 0, err
+		return nil, err
 	}
+	return rec, nil
+}
+
+// runRecord runs a created container to its end and records its exit.
+func (r *Runtime) runRecord(ctx context.Context, rec *Record, stdio Stdio) (int, error) {
+	dir := r.Dir(rec.ID)
 	code, err := r.start(ctx, dir, rec, stdio)
 	if err == nil {
 		rec.Status, rec.ExitCode, rec.FinishedAt = "exited", code, time.Now().UTC()
@@ -56,7 +73,7 @@ func (r *Runtime) Run(ctx context.Context, spec Spec, stdio Stdio) (int, error) 
 		rec.Status, rec.ExitCode = "exited", -1
 	}
 	rec.Pid = 0
-	if spec.Remove {
+	if rec.Spec.Remove {
 		if rerr := r.removeDir(dir); rerr != nil && err == nil {
 			err = rerr
 		}
@@ -66,6 +83,78 @@ func (r *Runtime) Run(ctx context.Context, spec Spec, stdio Stdio) (int, error) 
 		err = werr
 	}
 	return code, err
+}
+
+// MonitorArg is argv[1] of a detached container's monitor process.
+const MonitorArg = "__ctl-monitor"
+
+// LogFile is the name, in a container's directory, of a detached
+// container's output (stdout and stderr, as written).
+const LogFile = "log"
+
+// RunDetached creates a container from spec and starts it in the
+// background: a monitor process (ctl re-executed with MonitorArg, in a
+// new session) runs it with its stdout and stderr appended to LogFile,
+// and records its exit. It returns the container's ID once the monitor
+// has started.
+func (r *Runtime) RunDetached(ctx context.Context, spec Spec) (string, error) {
+	rec, err := r.newContainer(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	dir := r.Dir(rec.ID)
+	fail := func(err error) (string, error) {
+		_ = r.removeDir(dir)
+		return "", err
+	}
+	log, err := os.OpenFile(filepath.Join(dir, LogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fail(err)
+	}
+	defer log.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return fail(err)
+	}
+	cmd := exec.Command(self, MonitorArg, r.root, r.snaps.Root(), rec.ID)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = []string{}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fail(fmt.Errorf("starting the container's monitor: %w", err))
+	}
+	_ = cmd.Process.Release()
+	return rec.ID, nil
+}
+
+// Monitor is a detached container's monitor: main calls it, before
+// anything else, when argv[1] is MonitorArg, and exits with the code it
+// returns. It runs the container and records its exit.
+func Monitor(args []string) int {
+	if len(args) != 5 || args[1] != MonitorArg {
+		fmt.Fprintln(os.Stderr, "ctl: bad container monitor invocation")
+		return 2
+	}
+	snaps, err := snapshot.New(args[3])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ctl: container monitor:", err)
+		return 1
+	}
+	r, err := New(args[2], snaps)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ctl: container monitor:", err)
+		return 1
+	}
+	rec, err := r.Lookup(args[4])
+	if err != nil || rec.ID != args[4] {
+		fmt.Fprintln(os.Stderr, "ctl: container monitor: no container", args[4])
+		return 1
+	}
+	if _, err := r.runRecord(context.Background(), &rec, Stdio{Out: os.Stdout, Err: os.Stderr}); err != nil {
+		fmt.Fprintln(os.Stderr, "ctl: container monitor:", err)
+		return 1
+	}
+	return 0
 }
 
 // create makes the container's directories and first record.
@@ -188,6 +277,13 @@ func (r *Runtime) Remove(ref string, force bool) (string, error) {
 			return "", fmt.Errorf("container %s is running: stop it or use --force", ref)
 		}
 		_ = unix.Kill(rec.Pid, unix.SIGKILL)
+		// Whoever runs it (ctl run, or a detached container's monitor)
+		// records its exit: wait for that before removing the directory.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if cur, err := r.Lookup(rec.ID); err != nil || cur.Status != "running" {
+				break
+			}
+		}
 	}
 	return rec.ID, r.removeDir(r.Dir(rec.ID))
 }

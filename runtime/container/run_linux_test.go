@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == container.InitArg {
 		os.Exit(container.Init(os.Args))
 	}
+	if len(os.Args) > 1 && os.Args[1] == container.MonitorArg {
+		os.Exit(container.Monitor(os.Args))
+	}
 	os.Exit(m.Run())
 }
 
@@ -287,6 +290,39 @@ func TestRunBindSymlinkEscape(t *testing.T) {
 	}
 	checkNoMounts(t, dir)
 	checkNoMounts(t, outside)
+}
+
+func TestRunDetached(t *testing.T) {
+	requireRoot(t)
+	rt, chain, dir := newRuntime(t)
+	spec := container.Spec{Image: "probe", ChainIDs: chain, Entrypoint: []string{"/bin/probe"}, Cmd: []string{"3"}, Env: []string{"DETACHED=1"}}
+	id, err := rt.RunDetached(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = rt.Remove(id, true) })
+	var rec container.Record
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if rec, err = rt.Lookup(id); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status == "exited" {
+			break
+		}
+	}
+	if rec.Status != "exited" || rec.ExitCode != 3 || rec.FinishedAt.IsZero() {
+		t.Fatalf("record after the container ended: %+v", rec)
+	}
+	log, err := os.ReadFile(filepath.Join(rt.Dir(id), container.LogFile))
+	if err != nil || !strings.Contains(string(log), "env:DETACHED=1\n") || !strings.Contains(string(log), "pid=1\n") {
+		t.Errorf("log: %v\n%s", err, log)
+	}
+	if _, err := rt.Remove(id, false); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("%d container dirs left", len(left))
+	}
 }
 
 func TestParseBind(t *testing.T) {

@@ -23,3 +23,17 @@ func Init(args []string) int { return 127 }
 
 // Remove returns ErrNotSupported: containers need Linux.
 func (r *Runtime) Remove(ref string, force bool) (string, error) { return "", ErrNotSupported }
+
+// MonitorArg is argv[1] of a detached container's monitor process.
+const MonitorArg = "__ctl-monitor"
+
+// LogFile is the name of a detached container's output file.
+const LogFile = "log"
+
+// RunDetached returns ErrNotSupported: containers need Linux.
+func (r *Runtime) RunDetached(ctx context.Context, spec Spec) (string, error) {
+	return "", ErrNotSupported
+}
+
+// Monitor returns 1: containers need Linux.
+func Monitor(args []string) int { return 1 }
