@@ -26,6 +26,7 @@ type runOptions struct {
 	entrySet   bool
 	volumes    []string
 	detach     bool
+	stdin      bool
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -52,6 +53,7 @@ func newRunCmd(a *app) *cobra.Command {
 	f.StringVar(&o.network, "network", container.NetworkHost, "network: host (share the host's) or none (loopback only)")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "overwrite the default ENTRYPOINT of the image")
 	f.BoolVarP(&o.detach, "detach", "d", false, "run the container in the background and print its ID (output goes to 'ctl logs')")
+	f.BoolVarP(&o.stdin, "interactive", "i", false, "keep STDIN attached (without it the container reads /dev/null)")
 	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount a host directory or file (HOST:CONTAINER[:ro])")
 	return cmd
 }
@@ -138,7 +140,11 @@ func (a *app) run(ctx context.Context, ref string, cmdArgs []string, o runOption
 		fmt.Fprintln(a.out, id)
 		return nil
 	}
-	code, err := rt.Run(context.WithoutCancel(ctx), spec, container.Stdio{In: a.in, Out: a.out, Err: a.errOut})
+	stdio := container.Stdio{Out: a.out, Err: a.errOut}
+	if o.stdin {
+		stdio.In = a.in
+	}
+	code, err := rt.Run(context.WithoutCancel(ctx), spec, stdio)
 	if err != nil {
 		return err
 	}

@@ -157,6 +157,13 @@ func TestRunCommand(t *testing.T) {
 			}
 		})
 	}
+	// -i attaches stdin; without it the container reads /dev/null.
+	if r := e.run("typed", "run", "--rm", "-i", "-e", "PROBE_CAT=/dev/stdin", ref); r.code != 0 || !strings.Contains(r.stdout, "cat:/dev/stdin=typed\n") {
+		t.Errorf("run -i: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := e.run("typed", "run", "--rm", "-e", "PROBE_CAT=/dev/stdin", ref); r.code != 0 || !strings.Contains(r.stdout, "cat:/dev/stdin=\n") {
+		t.Errorf("run without -i: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	containers := filepath.Join(e.root, "containers")
 	if left, _ := os.ReadDir(containers); len(left) != 0 {
 		t.Fatalf("--rm left %d container dirs", len(left))
