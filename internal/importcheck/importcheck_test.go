@@ -157,7 +157,7 @@ var rules = []rule{
 	thirdParty("docker-credential-helpers", "github.com/docker/docker-credential-helpers", "auth/credstore"),
 	thirdParty("cobra", "github.com/spf13/cobra", "cmd/ctl"),
 	thirdParty("mpb", "github.com/vbauerster/mpb", "cmd/ctl"),
-	thirdParty("filepath-securejoin", "github.com/cyphar/filepath-securejoin", "runtime/archive"),
+	thirdParty("filepath-securejoin", "github.com/cyphar/filepath-securejoin", "runtime/archive", "runtime/container"),
 }
 
 // violations applies every rule to pkgs and returns one line per broken
