@@ -16,11 +16,8 @@ import (
 // Invoked as "ctl __ctl-init ..." it is instead a container's init stage
 // (runtime/container re-executes ctl that way), before anything else runs.
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == container.InitArg {
-		os.Exit(container.Init(os.Args))
-	}
-	if len(os.Args) > 1 && os.Args[1] == container.MonitorArg {
-		os.Exit(container.Monitor(os.Args))
+	if code, ok := container.Reexec(os.Args); ok {
+		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {

@@ -22,11 +22,8 @@ import (
 // TestMain lets the test binary be a container's init stage, as main
 // does for ctl.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == container.InitArg {
-		os.Exit(container.Init(os.Args))
-	}
-	if len(os.Args) > 1 && os.Args[1] == container.MonitorArg {
-		os.Exit(container.Monitor(os.Args))
+	if code, ok := container.Reexec(os.Args); ok {
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -35,6 +35,26 @@ import (
 // InitArg is argv[1] of the container's init stage.
 const InitArg = "__ctl-init"
 
+// MonitorArg is argv[1] of a detached container's monitor process.
+const MonitorArg = "__ctl-monitor"
+
+// Reexec runs the stage this process was re-executed for, when args (the
+// process's os.Args) name one: a container's init (InitArg) or a detached
+// container's monitor (MonitorArg). It returns that stage's exit code and
+// true; for an ordinary start it returns false and does nothing. ctl's main,
+// and any test binary that starts containers, call it before anything else.
+func Reexec(args []string) (code int, ok bool) {
+	if len(args) > 1 {
+		switch args[1] {
+		case InitArg:
+			return Init(args), true
+		case MonitorArg:
+			return Monitor(args), true
+		}
+	}
+	return 0, false
+}
+
 // Network modes.
 const (
 	NetworkHost = "host"

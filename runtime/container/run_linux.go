@@ -85,9 +85,6 @@ func (r *Runtime) runRecord(ctx context.Context, rec *Record, stdio Stdio) (int,
 	return code, err
 }
 
-// MonitorArg is argv[1] of a detached container's monitor process.
-const MonitorArg = "__ctl-monitor"
-
 // LogFile is the name, in a container's directory, of a detached
 // container's output (stdout and stderr, as written).
 const LogFile = "log"

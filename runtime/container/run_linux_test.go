@@ -19,11 +19,8 @@ import (
 // TestMain lets the test binary act as the container init stage, as
 // ctl's main does.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == container.InitArg {
-		os.Exit(container.Init(os.Args))
-	}
-	if len(os.Args) > 1 && os.Args[1] == container.MonitorArg {
-		os.Exit(container.Monitor(os.Args))
+	if code, ok := container.Reexec(os.Args); ok {
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -24,9 +24,6 @@ func Init(args []string) int { return 127 }
 // Remove returns ErrNotSupported: containers need Linux.
 func (r *Runtime) Remove(ref string, force bool) (string, error) { return "", ErrNotSupported }
 
-// MonitorArg is argv[1] of a detached container's monitor process.
-const MonitorArg = "__ctl-monitor"
-
 // LogFile is the name of a detached container's output file.
 const LogFile = "log"
 
