@@ -85,12 +85,7 @@ func (a *app) copyImage(ctx context.Context, src, dst string, o copyOptions) err
 		if err != nil {
 			return accessError("copy", dstNamed, err)
 		}
-		if o.quiet {
-			fmt.Fprintln(a.out, res.Name)
-			continue
-		}
-		named, _ := image.ParseReference(res.Name)
-		fmt.Fprintf(a.out, "%s: digest: %s size: %d\n", tagOrDigest(named), res.Digest, res.Size)
+		a.printPushed(res, o.quiet)
 	}
 	return nil
 }

@@ -76,14 +76,20 @@ func (a *app) push(ctx context.Context, ref string, o pushOptions) error {
 		if err != nil {
 			return accessError("push", named, err)
 		}
-		if o.quiet {
-			fmt.Fprintln(a.out, res.Name)
-			continue
-		}
-		pushed, _ := image.ParseReference(res.Name)
-		fmt.Fprintf(a.out, "%s: digest: %s size: %d\n", tagOrDigest(pushed), res.Digest, res.Size)
+		a.printPushed(res, o.quiet)
 	}
 	return nil
+}
+
+// printPushed reports a pushed (or copied) image as docker does: its name
+// alone with -q, else "TAG: digest: DIGEST size: N".
+func (a *app) printPushed(res image.PushResult, quiet bool) {
+	if quiet {
+		fmt.Fprintln(a.out, res.Name)
+		return
+	}
+	named, _ := image.ParseReference(res.Name)
+	fmt.Fprintf(a.out, "%s: digest: %s size: %d\n", tagOrDigest(named), res.Digest, res.Size)
 }
 
 // localTags returns the store's names in named's repository.
