@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -172,39 +171,24 @@ func (s *ctlPush) Metrics() []metric {
 
 // Prepare seeds a registry of its own and has each tool pull the image from it into a directory
 // that later pushes read.
-func (s *ctlPush) Prepare(ctx context.Context) (err error) {
+func (s *ctlPush) Prepare(ctx context.Context) error {
 	if err := s.prepare(); err != nil {
 		return err
 	}
-	st, cleanup, err := NewFilesystemStorage(ctx, s.dir)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, cleanup()) }()
-	srv, err := s.berth.Start(ctx, st, s.dir)
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	c := newClient()
-	defer c.CloseIdleConnections()
-	reg, err := newRegClient(c, srv.URL)
-	if err != nil {
-		return err
-	}
-	if err := s.img.Seed(ctx, reg, imageRepo, imageTag); err != nil {
-		return err
-	}
-	s.staged, s.stage = imageRef(srv), map[string]string{}
-	for _, side := range s.sides {
-		tool := side.kind.(*toolKind).tool
-		dir := filepath.Join(s.dir, tool.Name()+"-staged")
-		if err := tool.Pull(ctx, s.staged, dir); err != nil {
-			return err
-		}
-		s.stage[tool.Name()] = dir
-	}
-	return nil
+	return withSeededRegistry(ctx, s.berth, s.dir,
+		func(reg *regClient) error { return s.img.Seed(ctx, reg, imageRepo, imageTag) },
+		func(srv *Server) error {
+			s.staged, s.stage = imageRef(srv), map[string]string{}
+			for _, side := range s.sides {
+				tool := side.kind.(*toolKind).tool
+				dir := filepath.Join(s.dir, tool.Name()+"-staged")
+				if err := tool.Pull(ctx, s.staged, dir); err != nil {
+					return err
+				}
+				s.stage[tool.Name()] = dir
+			}
+			return nil
+		})
 }
 
 func (s *ctlPush) Run(ctx context.Context, t *target) (map[string]float64, error) {

@@ -465,7 +465,7 @@ func (s *rtStart) Metrics() []metric {
 
 // Prepare builds the probe image, seeds a registry of its own with it and has ctl (into a root
 // of its own) and docker pull it.
-func (s *rtStart) Prepare(ctx context.Context) (err error) {
+func (s *rtStart) Prepare(ctx context.Context) error {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
@@ -473,34 +473,19 @@ func (s *rtStart) Prepare(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	st, cleanup, err := NewFilesystemStorage(ctx, s.dir)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, cleanup()) }()
-	srv, err := s.berth.Start(ctx, st, s.dir)
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	c := newClient()
-	defer c.CloseIdleConnections()
-	reg, err := newRegClient(c, srv.URL)
-	if err != nil {
-		return err
-	}
-	if err := img.Seed(ctx, reg, rtProbeRepo); err != nil {
-		return err
-	}
-	s.ref, s.ctlRoot = rtRef(srv, rtProbeRepo), filepath.Join(s.dir, "ctl-probe-root")
-	if err := runTool(ctx, s.ctlEnv(), s.ctl, "--root", s.ctlRoot, "pull", "-q", s.ref); err != nil {
-		return err
-	}
-	if err := s.dockerd.docker(ctx, "pull", "-q", s.ref); err != nil {
-		return err
-	}
-	s.saved = filepath.Join(s.dir, "probe-docker.tar")
-	return s.dockerd.docker(ctx, "save", "-o", s.saved, s.ref)
+	return withSeededRegistry(ctx, s.berth, s.dir,
+		func(reg *regClient) error { return img.Seed(ctx, reg, rtProbeRepo) },
+		func(srv *Server) error {
+			s.ref, s.ctlRoot = rtRef(srv, rtProbeRepo), filepath.Join(s.dir, "ctl-probe-root")
+			if err := runTool(ctx, s.ctlEnv(), s.ctl, "--root", s.ctlRoot, "pull", "-q", s.ref); err != nil {
+				return err
+			}
+			if err := s.dockerd.docker(ctx, "pull", "-q", s.ref); err != nil {
+				return err
+			}
+			s.saved = filepath.Join(s.dir, "probe-docker.tar")
+			return s.dockerd.docker(ctx, "save", "-o", s.saved, s.ref)
+		})
 }
 
 func (s *rtStart) Run(ctx context.Context, t *target) (map[string]float64, error) {

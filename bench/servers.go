@@ -352,3 +352,29 @@ func (t *tailBuffer) String() string {
 	defer t.mu.Unlock()
 	return t.buf.String()
 }
+
+// withSeededRegistry starts berth on fresh filesystem storage under dir,
+// lets seed push content through a client, runs use while the registry is
+// up, then stops it and removes its storage.
+func withSeededRegistry(ctx context.Context, berth Kind, dir string, seed func(*regClient) error, use func(*Server) error) (err error) {
+	st, cleanup, err := NewFilesystemStorage(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, cleanup()) }()
+	srv, err := berth.Start(ctx, st, dir)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	c := newClient()
+	defer c.CloseIdleConnections()
+	reg, err := newRegClient(c, srv.URL)
+	if err != nil {
+		return err
+	}
+	if err := seed(reg); err != nil {
+		return err
+	}
+	return use(srv)
+}
