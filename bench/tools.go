@@ -78,7 +78,7 @@ func (t *ctlTool) Hint() string {
 
 // Pull runs `ctl --root DIR pull --quiet REF`.
 func (t *ctlTool) Pull(ctx context.Context, ref, dir string) error {
-	return runTool(ctx, t.env, t.bin, "--root", dir, "pull", "--quiet", ref)
+	return runTool(ctx, t.env, t.bin, "--root", dir, "pull", "--quiet", "--no-unpack", ref)
 }
 
 func (t *ctlTool) BlobPath(dir, digest string) string {
