@@ -76,7 +76,7 @@ func (t *ctlTool) Hint() string {
 	return "build it with `go build -o bin/ctl ./cmd/ctl` (or `make build`)"
 }
 
-// Pull runs `ctl --root DIR pull --quiet REF`.
+// Pull runs `ctl --root DIR pull --quiet --no-unpack REF`: the download alone.
 func (t *ctlTool) Pull(ctx context.Context, ref, dir string) error {
 	return runTool(ctx, t.env, t.bin, "--root", dir, "pull", "--quiet", "--no-unpack", ref)
 }
