@@ -22,7 +22,8 @@ import (
 // downloaded and verified, while the other blobs still download (at most
 // as many at once as CPUs, and not more than WithConcurrency). Only
 // image manifests with a container image config are unpacked, and not
-// with WithAllPlatforms.
+// with WithAllPlatforms. Before unpacking, Pull removes what an
+// interrupted unpack left in store (snapshot.Store.Clean).
 func WithUnpack(store *snapshot.Store) Option { return func(o *options) { o.unpack = store } }
 
 // Docker's media types for an image config and its layers.
@@ -96,6 +97,9 @@ func (s *Service) newUnpacker(ctx context.Context, f Fetcher, repo string, img n
 	var cfg ocispec.Image
 	if err := json.Unmarshal(body, &cfg); err != nil {
 		return nil, fmt.Errorf("config %s is not valid JSON: %w", m.Config.Digest, err)
+	}
+	if _, err := o.unpack.Clean(ctx); err != nil {
+		return nil, err // what an earlier unpack, cut short, left behind
 	}
 	diffIDs := cfg.RootFS.DiffIDs
 	if len(diffIDs) != len(m.Layers) {

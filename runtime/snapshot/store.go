@@ -77,7 +77,10 @@ func (s *Store) Prepare(ctx context.Context, chainID, parent digest.Digest) (Pen
 		return nil, fmt.Errorf("snapshot: prepare %s: %w", chainID, err)
 	}
 	p := &pending{chainID: chainID, tmp: tmp, final: final}
-	err = os.WriteFile(filepath.Join(tmp, "parent"), []byte(parent), 0o600)
+	p.lock, err = lockDir(tmp) // until Commit or Abort: Clean leaves it alone
+	if err == nil {
+		err = os.WriteFile(filepath.Join(tmp, "parent"), []byte(parent), 0o600)
+	}
 	if err == nil {
 		err = os.Mkdir(filepath.Join(tmp, "fs"), 0o755)
 	}
@@ -91,7 +94,16 @@ func (s *Store) Prepare(ctx context.Context, chainID, parent digest.Digest) (Pen
 type pending struct {
 	chainID    digest.Digest
 	tmp, final string
+	lock       *os.File // flock on tmp while pending
 	done       bool
+}
+
+// unlock releases the lock on the pending directory.
+func (p *pending) unlock() {
+	if p.lock != nil {
+		p.lock.Close()
+		p.lock = nil
+	}
 }
 
 func (p *pending) Dir() string { return filepath.Join(p.tmp, "fs") }
@@ -106,6 +118,7 @@ func (p *pending) Commit(ctx context.Context) error {
 	err := os.Rename(p.tmp, p.final)
 	if err == nil {
 		p.done = true
+		p.unlock()
 		return syncDir(filepath.Dir(p.final))
 	}
 	_ = p.Abort()
@@ -120,6 +133,7 @@ func (p *pending) Abort() error {
 		return nil
 	}
 	p.done = true
+	defer p.unlock()
 	if err := os.RemoveAll(p.tmp); err != nil {
 		return fmt.Errorf("snapshot: abort %s: %w", p.chainID, err)
 	}
@@ -222,6 +236,12 @@ func (s *Store) remove(chainID digest.Digest) error {
 	if err != nil {
 		return fmt.Errorf("snapshot: remove %s: %w", chainID, err)
 	}
+	lock, err := lockDir(gone) // until it is gone: Clean leaves it alone
+	if err != nil {
+		_ = os.Remove(gone)
+		return fmt.Errorf("snapshot: remove %s: %w", chainID, err)
+	}
+	defer lock.Close()
 	trash := filepath.Join(gone, "snapshot")
 	if err := os.Rename(dir, trash); err != nil {
 		_ = os.Remove(gone)
@@ -237,7 +257,11 @@ func (s *Store) remove(chainID digest.Digest) error {
 }
 
 // Prune implements Snapshotter.
+// It first removes what interrupted work left behind (see Clean).
 func (s *Store) Prune(ctx context.Context, keep map[digest.Digest]bool) ([]digest.Digest, error) {
+	if _, err := s.Clean(ctx); err != nil {
+		return nil, err
+	}
 	all, err := s.List(ctx)
 	if err != nil {
 		return nil, err
