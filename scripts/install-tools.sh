@@ -22,8 +22,13 @@ staticcheck_pkg=honnef.co/go/tools/cmd/staticcheck
 staticcheck_version=v0.8.2
 distribution_pkg=github.com/distribution/distribution/v3/cmd/registry
 distribution_version=v3.1.2
+# versitygw is the S3 server the s3 driver's tests, the S3 end-to-end runs and
+# the S3 benchmarks start on loopback (posix backend over a temp directory).
+versitygw_pkg=github.com/versity/versitygw/cmd/versitygw
+versitygw_version=v1.8.0
 
-apt_packages=(docker.io skopeo iptables)
+# podman is only the runtime benchmark's second reference (make bench).
+apt_packages=(docker.io skopeo iptables podman)
 
 log() { printf 'install-tools: %s\n' "$*"; }
 die() { printf 'install-tools: error: %s\n' "$*" >&2; exit 1; }
@@ -66,6 +71,7 @@ go_tool staticcheck "$staticcheck_pkg" "$staticcheck_version"
 # (its go.mod has no replace directives); it is renamed so it cannot be
 # mistaken for our own bin/registry.
 go_tool distribution-registry "$distribution_pkg" "$distribution_version"
+go_tool versitygw "$versitygw_pkg" "$versitygw_version"
 
 # Debian packages.
 missing=()

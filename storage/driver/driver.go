@@ -125,6 +125,11 @@ var (
 	ErrSkipDir = errors.New("skip this directory")
 	// ErrUnsupported is returned by optional methods a driver cannot honour.
 	ErrUnsupported = errors.New("unsupported by this driver")
+	// ErrUnavailable is wrapped by errors that mean the backend could not
+	// serve the request for now (throttling, 5xx answers, timeouts,
+	// dropped connections) after the driver's own retries. The registry
+	// answers them with 503 so that clients retry later.
+	ErrUnavailable = errors.New("storage backend unavailable")
 )
 
 // PathError records a failed operation on a path, like os.PathError.

@@ -1,0 +1,194 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/berthhq/berth/storage/driver"
+)
+
+// stateSuffix ends the key of a Writer's state object (see writer.go).
+// '~' is outside driver.PathRegexp, so no driver path can name such a key,
+// and listings skip them.
+const stateSuffix = "~partial"
+
+// listDir returns the children of directory p, sorted by path: objects
+// with their sizes and subdirectories (common prefixes). An empty result
+// for p other than "/" means there is no such directory.
+func (d *Driver) listDir(ctx context.Context, p string) ([]driver.FileInfo, error) {
+	prefix := d.prefix(p)
+	var out []driver.FileInfo
+	pager := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{
+		Bucket: d.bucket, Prefix: aws.String(prefix), Delimiter: aws.String("/"),
+	})
+	for pager.HasMorePages() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, pathErr(ctx, "list", p, err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			out = append(out, driver.FileInfoFields{FPath: d.path(aws.ToString(cp.Prefix)), FIsDir: true})
+		}
+		for _, o := range page.Contents {
+			k := aws.ToString(o.Key)
+			if k == prefix || strings.HasSuffix(k, stateSuffix) {
+				continue // a directory marker some tools create, or a Writer's state
+			}
+			out = append(out, driver.FileInfoFields{FPath: d.path(k), FSize: aws.ToInt64(o.Size), FModTime: aws.ToTime(o.LastModified)})
+		}
+	}
+	// A directory holding only Writer states shows as a common prefix
+	// whose listing is empty: S3 cannot tell us without listing it. Such
+	// directories are rare (an upload before its first chunk is stored)
+	// and harmless to show.
+	sort.Slice(out, func(i, j int) bool { return out[i].Path() < out[j].Path() })
+	return out, nil
+}
+
+// List implements driver.Driver.
+func (d *Driver) List(ctx context.Context, p string) ([]string, error) {
+	if err := d.check(ctx, p); err != nil {
+		return nil, err
+	}
+	entries, err := d.listDir(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 && p != "/" {
+		return nil, &driver.PathError{Op: "list", Path: p, Driver: driverName, Err: driver.ErrNotFound}
+	}
+	paths := make([]string, len(entries))
+	for i, e := range entries {
+		paths[i] = e.Path()
+	}
+	return paths, nil
+}
+
+// Walk implements driver.Driver one directory listing at a time, so a
+// skipped directory costs nothing and entries come in lexical order within
+// each directory.
+func (d *Driver) Walk(ctx context.Context, p string, fn driver.WalkFn) error {
+	if err := d.check(ctx, p); err != nil {
+		return err
+	}
+	entries, err := d.listDir(ctx, p)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 && p != "/" {
+		return &driver.PathError{Op: "walk", Path: p, Driver: driverName, Err: driver.ErrNotFound}
+	}
+	err = d.walk(ctx, entries, fn)
+	if errors.Is(err, driver.ErrSkipDir) {
+		return nil
+	}
+	return err
+}
+
+func (d *Driver) walk(ctx context.Context, entries []driver.FileInfo, fn driver.WalkFn) error {
+	for _, e := range entries {
+		err := fn(e)
+		if errors.Is(err, driver.ErrSkipDir) {
+			if e.IsDir() {
+				continue
+			}
+			return nil // from a file: skip the rest of this directory
+		}
+		if err != nil {
+			return err
+		}
+		if !e.IsDir() {
+			continue
+		}
+		children, err := d.listDir(ctx, e.Path())
+		if err != nil {
+			return err
+		}
+		if err := d.walk(ctx, children, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete implements driver.Driver: the object at p (with any Writer state
+// of it) or, when p is a directory, every key below it, including Writer
+// states, and every multipart upload below it is aborted.
+func (d *Driver) Delete(ctx context.Context, p string) error {
+	if err := d.check(ctx, p); err != nil {
+		return err
+	}
+	found := false
+	if p != "/" {
+		key := d.key(p)
+		_, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: d.bucket, Key: aws.String(key)})
+		switch {
+		case err == nil:
+			found = true
+			if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: d.bucket, Key: aws.String(key)}); err != nil && !isNotFound(err) {
+				return pathErr(ctx, "delete", p, err)
+			}
+		case !isNotFound(err):
+			return pathErr(ctx, "delete", p, err)
+		}
+		// A Writer's state and multipart upload of the object itself.
+		if st, err := d.loadState(ctx, p, false); err != nil {
+			return err
+		} else if st != nil {
+			found = true
+			if err := d.dropState(ctx, p, st); err != nil {
+				return err
+			}
+		}
+	}
+	n, err := d.deletePrefix(ctx, d.prefix(p))
+	if err != nil {
+		return pathErr(ctx, "delete", p, err)
+	}
+	if aborted, err := d.abortUploads(ctx, d.prefix(p), nil); err != nil {
+		return pathErr(ctx, "delete", p, err)
+	} else if aborted > 0 {
+		found = true
+	}
+	if !found && n == 0 && p != "/" {
+		return &driver.PathError{Op: "delete", Path: p, Driver: driverName, Err: driver.ErrNotFound}
+	}
+	return nil
+}
+
+// deletePrefix removes every key starting with prefix, a thousand per
+// request, and returns how many it removed.
+func (d *Driver) deletePrefix(ctx context.Context, prefix string) (int, error) {
+	n := 0
+	pager := s3.NewListObjectsV2Paginator(d.client, &s3.ListObjectsV2Input{Bucket: d.bucket, Prefix: aws.String(prefix)})
+	for pager.HasMorePages() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return n, err
+		}
+		if len(page.Contents) == 0 {
+			continue
+		}
+		objs := make([]types.ObjectIdentifier, len(page.Contents))
+		for i, o := range page.Contents {
+			objs[i] = types.ObjectIdentifier{Key: o.Key}
+		}
+		out, err := d.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: d.bucket, Delete: &types.Delete{Objects: objs, Quiet: aws.Bool(true)},
+		})
+		if err != nil {
+			return n, err
+		}
+		if len(out.Errors) > 0 {
+			e := out.Errors[0]
+			return n, errors.New("deleting " + aws.ToString(e.Key) + ": " + aws.ToString(e.Code) + ": " + aws.ToString(e.Message))
+		}
+		n += len(objs)
+	}
+	return n, nil
+}
