@@ -7,6 +7,19 @@
 //	containers/<id>/work         the overlay work dir
 //	containers/<id>/rootfs       where the overlay is mounted while it runs
 //	containers/<id>/log          a detached (-d) container's stdout and stderr
+//	containers/.cgroup/          cgroup2, mounted here by ctl when the host has none
+//
+// Whoever runs a container (ctl run, or a detached container's monitor)
+// holds an flock on its directory until it has recorded the exit: a
+// "running" record whose lock is free and whose process is gone was left
+// by a crash.
+//
+// With Spec.Memory the container runs in a cgroup of its own, ctl/<id>
+// under the host's cgroup2 mount when that has the memory controller,
+// else under the cgroup v1 memory hierarchy (hybrid hosts), removed when
+// the container ends. With Spec.TTY init opens a pseudo-terminal in the
+// container's own devpts instance, makes it the process's controlling
+// terminal and stdio, and passes the master back to the parent.
 //
 // Run re-executes the current binary with InitArg as argv[1] in new
 // mount, pid, uts and ipc namespaces (and net for NetworkNone); the
@@ -83,7 +96,12 @@ type Spec struct {
 	Network    string   `json:"network,omitempty"` // NetworkHost (default) or NetworkNone
 	Remove     bool     `json:"remove,omitempty"`  // --rm
 	Binds      []Bind   `json:"binds,omitempty"`   // -v
+	TTY        bool     `json:"tty,omitempty"`     // -t: a pseudo-terminal from the container's devpts
+	Memory     int64    `json:"memory,omitempty"`  // --memory: bytes, 0 for no limit
 }
+
+// WinSize is a terminal's size in character cells.
+type WinSize struct{ Rows, Cols uint16 }
 
 // Bind is a host path bind-mounted into the container (-v).
 type Bind struct {
@@ -134,6 +152,12 @@ type initConfig struct {
 	Mounts   []mount.Mount `json:"mounts"`
 	Hostname string        `json:"hostname"`
 	Spec     Spec          `json:"spec"`
+	// CgroupFd, when not 0, is an inherited descriptor of the container's
+	// cgroup.procs: init writes itself into it before anything else.
+	CgroupFd int `json:"cgroupFd,omitempty"`
+	// ConsoleFd, when not 0, is an inherited socket: init sends the
+	// master of the pseudo-terminal it opens over it (Spec.TTY).
+	ConsoleFd int `json:"consoleFd,omitempty"`
 }
 
 // Record is a container's config.json.
@@ -143,8 +167,10 @@ type Record struct {
 	Created    time.Time `json:"created"`
 	Status     string    `json:"status"` // "created", "running", "exited"
 	Pid        int       `json:"pid,omitempty"`
+	PidStart   uint64    `json:"pidStart,omitempty"` // the process's start time (/proc/PID/stat), against PID reuse
 	ExitCode   int       `json:"exitCode"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	Cgroup     string    `json:"cgroup,omitempty"` // the cgroup directory of a --memory container
 }
 
 // Runtime runs containers under root over the snapshots in snaps.
@@ -181,7 +207,10 @@ func (r *Runtime) writeRecord(rec *Record) error {
 	return atomicfile.Write(filepath.Join(r.Dir(rec.ID), "config.json"), b, 0o600, nil)
 }
 
-// List returns every container's record, in no particular order.
+// List returns every container's record, in no particular order. A
+// record that says running while nothing runs it any more (ctl or the
+// monitor was killed, and the process with it) is marked exited, with
+// status 255 as docker shows a container whose state was lost.
 func (r *Runtime) List() ([]Record, error) {
 	ents, err := os.ReadDir(r.root)
 	if err != nil {
@@ -195,6 +224,7 @@ func (r *Runtime) List() ([]Record, error) {
 		}
 		var rec Record
 		if json.Unmarshal(b, &rec) == nil && rec.ID == e.Name() {
+			r.reconcile(&rec)
 			out = append(out, rec)
 		}
 	}

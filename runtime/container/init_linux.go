@@ -24,6 +24,16 @@ func Init(args []string) int {
 		fmt.Fprintln(os.Stderr, "ctl: container init:", err)
 		return 127
 	}
+	if cfg.CgroupFd != 0 {
+		// Join the container's cgroup before anything is allocated.
+		procs := os.NewFile(uintptr(cfg.CgroupFd), "cgroup.procs")
+		_, err := procs.WriteString("0")
+		procs.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ctl: container init: joining the cgroup:", err)
+			return 127
+		}
+	}
 	if err := setup(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "ctl: container init:", err)
 		return 127
@@ -32,6 +42,12 @@ func Init(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ctl: container init:", err)
 		return 127
+	}
+	if cfg.ConsoleFd != 0 {
+		if err := openConsole(os.NewFile(uintptr(cfg.ConsoleFd), "console"), uid, gid); err != nil {
+			fmt.Fprintln(os.Stderr, "ctl: container init:", err)
+			return 127
+		}
 	}
 	if err := enter(cfg, uid, gid, groups); err != nil {
 		fmt.Fprintln(os.Stderr, "ctl: container init:", err)

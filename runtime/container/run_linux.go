@@ -18,10 +18,14 @@ import (
 )
 
 // Stdio are the container process's standard streams; nil ones read
-// from or write to /dev/null.
+// from or write to /dev/null. With Spec.TTY the process's stdin, stdout
+// and stderr are one pseudo-terminal: In is copied to it, its output to
+// Out (Err gets only ctl's own errors), and Resize sizes it: the value
+// waiting when the process starts, then each one sent.
 type Stdio struct {
 	In       io.Reader
 	Out, Err io.Writer
+	Resize   <-chan WinSize
 }
 
 // Run creates a container from spec and runs it in the foreground,
@@ -66,13 +70,21 @@ func (r *Runtime) newContainer(ctx context.Context, spec Spec) (*Record, error) 
 // runRecord runs a created container to its end and records its exit.
 func (r *Runtime) runRecord(ctx context.Context, rec *Record, stdio Stdio) (int, error) {
 	dir := r.Dir(rec.ID)
+	lock, err := lockContainer(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer lock.Close() // after the exit is recorded
 	code, err := r.start(ctx, dir, rec, stdio)
+	if cerr := removeCgroup(rec.Cgroup); cerr != nil && err == nil {
+		err = cerr
+	}
 	if err == nil {
 		rec.Status, rec.ExitCode, rec.FinishedAt = "exited", code, time.Now().UTC()
 	} else {
 		rec.Status, rec.ExitCode = "exited", -1
 	}
-	rec.Pid = 0
+	rec.Pid, rec.PidStart = 0, 0
 	if rec.Spec.Remove {
 		if rerr := r.removeDir(dir); rerr != nil && err == nil {
 			err = rerr
@@ -182,17 +194,41 @@ func (r *Runtime) start(ctx context.Context, dir string, rec *Record, stdio Stdi
 	if host == "" {
 		host = rec.ID[:12]
 	}
-	cfg, err := json.Marshal(initConfig{Rootfs: filepath.Join(dir, "rootfs"), Mounts: mounts, Hostname: host, Spec: rec.Spec})
-	if err != nil {
-		return 0, err
-	}
+	ic := initConfig{Rootfs: filepath.Join(dir, "rootfs"), Mounts: mounts, Hostname: host, Spec: rec.Spec}
 	self, err := os.Executable()
 	if err != nil {
 		return 0, err
 	}
-	cmd := exec.Command(self, InitArg, string(cfg))
+	cmd := exec.Command(self, InitArg)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
 	cmd.Env = []string{}
+	if rec.Spec.Memory > 0 {
+		procs, err := r.cgroup(rec)
+		if err != nil {
+			return 0, err
+		}
+		defer procs.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, procs)
+		ic.CgroupFd = 2 + len(cmd.ExtraFiles)
+	}
+	var console *os.File
+	if rec.Spec.TTY {
+		parentEnd, childEnd, err := newConsoleSocket()
+		if err != nil {
+			return 0, err
+		}
+		defer parentEnd.Close()
+		defer childEnd.Close()
+		console = parentEnd
+		cmd.Stdin, cmd.Stdout = nil, nil // the process gets the pty
+		cmd.ExtraFiles = append(cmd.ExtraFiles, childEnd)
+		ic.ConsoleFd = 2 + len(cmd.ExtraFiles)
+	}
+	cfg, err := json.Marshal(ic)
+	if err != nil {
+		return 0, err
+	}
+	cmd.Args = append(cmd.Args, string(cfg))
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
 	if rec.Spec.Network == NetworkNone {
 		flags |= unix.CLONE_NEWNET
@@ -204,8 +240,18 @@ func (r *Runtime) start(ctx context.Context, dir string, rec *Record, stdio Stdi
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting container: %w", err)
 	}
+	for _, f := range cmd.ExtraFiles {
+		f.Close() // init's now: the console socket reads EOF if init dies
+	}
 	rec.Status, rec.Pid = "running", cmd.Process.Pid
+	rec.PidStart, _ = processStart(rec.Pid)
 	_ = r.writeRecord(rec)
+	detach := func() {}
+	if console != nil {
+		if detach, err = attachConsole(console, stdio); err != nil && !errors.Is(err, errNoConsole) {
+			_ = cmd.Process.Kill()
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		forwarded := 0
@@ -228,7 +274,22 @@ func (r *Runtime) start(ctx context.Context, dir string, rec *Record, stdio Stdi
 	}()
 	err = cmd.Wait()
 	close(done)
+	detach()
 	return exitCode(cmd, err)
+}
+
+// cgroup makes the cgroup of a --memory container, records it, and
+// returns its cgroup.procs open for init to join.
+func (r *Runtime) cgroup(rec *Record) (*os.File, error) {
+	dir, err := newCgroup(filepath.Join(r.root, ".cgroup"), rec.ID, rec.Spec.Memory)
+	if err != nil {
+		return nil, err
+	}
+	rec.Cgroup = dir
+	if err := r.writeRecord(rec); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(filepath.Join(dir, "cgroup.procs"), os.O_WRONLY, 0)
 }
 
 // exitCode turns Wait's result into a shell-style exit status.
@@ -269,7 +330,7 @@ func (r *Runtime) Remove(ref string, force bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if rec.Status == "running" && rec.Pid > 0 && unix.Kill(rec.Pid, 0) == nil {
+	if rec.Status == "running" && rec.Pid > 0 && processAlive(rec.Pid, rec.PidStart) {
 		if !force {
 			return "", fmt.Errorf("container %s is running: stop it or use --force", ref)
 		}
@@ -281,6 +342,9 @@ func (r *Runtime) Remove(ref string, force bool) (string, error) {
 				break
 			}
 		}
+	}
+	if err := removeCgroup(rec.Cgroup); err != nil {
+		return "", err
 	}
 	return rec.ID, r.removeDir(r.Dir(rec.ID))
 }

@@ -11,6 +11,7 @@ import (
 type Stdio struct {
 	In       io.Reader
 	Out, Err io.Writer
+	Resize   <-chan WinSize
 }
 
 // Run returns ErrNotSupported: containers need Linux.
@@ -34,3 +35,5 @@ func (r *Runtime) RunDetached(ctx context.Context, spec Spec) (string, error) {
 
 // Monitor returns 1: containers need Linux.
 func Monitor(args []string) int { return 1 }
+
+func (r *Runtime) reconcile(rec *Record) {}
