@@ -49,16 +49,21 @@ type Driver string
 const (
 	DriverFilesystem Driver = "filesystem"
 	DriverInMemory   Driver = "inmemory"
+	DriverS3         Driver = "s3"
 )
 
 // Storage is the "storage" section.
 type Storage struct {
-	// Driver is the one driver section present ("storage.filesystem" or
-	// "storage.inmemory").
+	// Driver is the one driver section present ("storage.filesystem",
+	// "storage.s3" or "storage.inmemory").
 	Driver Driver
 	// Filesystem holds the "storage.filesystem" parameters; used when Driver
 	// is DriverFilesystem.
 	Filesystem Filesystem
+	// S3 holds the "storage.s3" parameters; used when Driver is DriverS3.
+	S3 S3
+	// Redirect is "storage.redirect".
+	Redirect Redirect
 	// Delete is "storage.delete".
 	Delete Delete
 	// Maintenance is "storage.maintenance".
@@ -69,6 +74,69 @@ type Storage struct {
 type Filesystem struct {
 	// RootDirectory is "storage.filesystem.rootdirectory".
 	RootDirectory string
+}
+
+// S3 is "storage.s3": registry:2's keys with their meaning, plus Berth's
+// redirect and partconcurrency.
+type S3 struct {
+	// Bucket is "storage.s3.bucket". Required.
+	Bucket string
+	// Region is "storage.s3.region". Required unless RegionEndpoint is set.
+	Region string
+	// RegionEndpoint is "storage.s3.regionendpoint": the URL of an
+	// S3-compatible server; empty means AWS.
+	RegionEndpoint string
+	// AccessKey and SecretKey are "storage.s3.accesskey" and
+	// "storage.s3.secretkey": both or neither. Neither: the AWS SDK's
+	// default credential chain (environment, shared files, instance role).
+	AccessKey, SecretKey string
+	// ForcePathStyle is "storage.s3.forcepathstyle": address the bucket as
+	// a path rather than a host name, as most S3-compatible servers need.
+	ForcePathStyle bool
+	// Secure is "storage.s3.secure": https for a regionendpoint written
+	// without a scheme; true when absent.
+	Secure bool
+	// SkipVerify is "storage.s3.skipverify": skip TLS verification.
+	SkipVerify bool
+	// RootDirectory is "storage.s3.rootdirectory": the key prefix.
+	RootDirectory string
+	// ChunkSize is "storage.s3.chunksize": the multipart part size in
+	// bytes, at least MinS3ChunkSize; 0 means the driver's default (10 MiB).
+	ChunkSize int64
+	// StorageClass is "storage.s3.storageclass" (STANDARD when empty; NONE
+	// leaves it to the bucket).
+	StorageClass string
+	// Encrypt and KeyID are "storage.s3.encrypt" and "storage.s3.keyid":
+	// server-side encryption, with that KMS key when KeyID is set.
+	Encrypt bool
+	KeyID   string
+	// Redirect is "storage.s3.redirect" (Berth's): answer blob GETs with a
+	// 307 to a presigned URL. False when absent; see Storage.RedirectEnabled.
+	Redirect bool
+	// PartConcurrency is "storage.s3.partconcurrency" (Berth's): parts one
+	// upload sends at once; 0 means the driver's default (4).
+	PartConcurrency int
+}
+
+// Chunk sizes S3 accepts for multipart parts.
+const (
+	MinS3ChunkSize = 5 << 20
+	MaxS3ChunkSize = 5 << 30
+)
+
+// Redirect is "storage.redirect", registry:2's switch for redirects.
+type Redirect struct {
+	// Disable is "storage.redirect.disable": true turns redirects off even
+	// with storage.s3.redirect.
+	Disable bool
+}
+
+// RedirectEnabled reports whether blob GETs are to be redirected to the
+// storage backend: only with s3 storage, storage.s3.redirect true and
+// storage.redirect.disable not true. Off by default, unlike registry:2:
+// clients in restricted networks often cannot reach the bucket.
+func (s Storage) RedirectEnabled() bool {
+	return s.Driver == DriverS3 && s.S3.Redirect && !s.Redirect.Disable
 }
 
 // Delete is "storage.delete".
@@ -134,9 +202,12 @@ func (t TLS) Enabled() bool { return t.Certificate != "" || t.Key != "" }
 func base() *Config {
 	return &Config{
 		Log: Log{Level: "info", Formatter: "text"},
-		Storage: Storage{Maintenance: Maintenance{UploadPurging: UploadPurging{
-			Enabled: true, Age: 168 * time.Hour, Interval: 24 * time.Hour,
-		}}},
+		Storage: Storage{
+			S3: S3{Secure: true},
+			Maintenance: Maintenance{UploadPurging: UploadPurging{
+				Enabled: true, Age: 168 * time.Hour, Interval: 24 * time.Hour,
+			}},
+		},
 		HTTP: HTTP{Addr: "127.0.0.1:5000", Net: "tcp", DrainTimeout: 30 * time.Second},
 	}
 }

@@ -26,6 +26,7 @@ func TestDefault(t *testing.T) {
 		Storage: Storage{
 			Driver:     DriverFilesystem,
 			Filesystem: Filesystem{RootDirectory: "./data"},
+			S3:         S3{Secure: true},
 			Delete:     Delete{Enabled: true},
 			Maintenance: Maintenance{UploadPurging: UploadPurging{
 				Enabled: true, Age: 168 * time.Hour, Interval: 24 * time.Hour,
@@ -80,6 +81,7 @@ func TestLoadFiles(t *testing.T) {
 						Fields: map[string]string{"service": "registry", "environment": "staging"}},
 					Storage: Storage{
 						Driver: DriverInMemory,
+						S3:     S3{Secure: true},
 						Delete: Delete{Enabled: true},
 						Maintenance: Maintenance{UploadPurging: UploadPurging{
 							Age: 72 * time.Hour, Interval: time.Hour, DryRun: true,
@@ -166,8 +168,8 @@ func TestLoadErrors(t *testing.T) {
 		{"no storage", "version: 0.1\n", []string{"storage: no driver configured"}},
 		{"two drivers", "version: 0.1\nstorage:\n  inmemory:\n  filesystem:\n    rootdirectory: /x\n",
 			[]string{"storage: exactly one driver must be configured, found inmemory, filesystem"}},
-		{"s3", "version: 0.1\nstorage:\n  s3:\n    bucket: b\n    region: r\n", []string{"storage.s3: s3 storage is not supported yet (line 3)"}},
-		{"s3 as a value", "version: 0.1\nstorage: s3\n", []string{"storage.s3: s3 storage is not supported yet"}},
+		{"s3 as a value", "version: 0.1\nstorage: s3\n", []string{"storage.s3.bucket: required", "storage.s3.region: required"}},
+		{"gcs", "version: 0.1\nstorage:\n  gcs:\n    bucket: b\n", []string{"storage.gcs: gcs storage is not supported; use filesystem or s3 (line 3)"}},
 		{"unknown driver", "version: 0.1\nstorage: floppy\n", []string{`storage: "floppy" is not one of filesystem, inmemory, s3`}},
 		{"empty rootdirectory", "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory:\n", []string{"storage.filesystem.rootdirectory: must not be empty"}},
 		{"auth", minimal + "auth:\n  htpasswd:\n    realm: r\n    path: /p\n", []string{"auth.htpasswd: basic authentication is not supported", "set auth.token.htpasswd"}},
@@ -216,9 +218,9 @@ func TestLoadWarnings(t *testing.T) {
 			}},
 		{"sections", minimal + "  redirect:\n    disable: true\nnotifications:\n  endpoints: []\nredis:\n  addr: r:6379\n",
 			[]string{
-				"storage.redirect: ignored: Berth serves blobs itself and never redirects",
 				"notifications: ignored: notifications are not supported",
 				"redis: ignored: Berth does not use redis",
+				"storage.redirect: ignored: only s3 storage redirects; Berth serves inmemory blobs itself",
 			}},
 		{"empty auth", minimal + "auth:\n", nil},
 	}
@@ -266,7 +268,7 @@ func TestValidate(t *testing.T) {
 		{"level", func(c *Config) { c.Log.Level = "trace" }, `log.level: "trace" is not one of`},
 		{"logstash is only accepted in files", func(c *Config) { c.Log.Formatter = "logstash" }, `log.formatter: "logstash" is not one of text, json`},
 		{"no driver", func(c *Config) { c.Storage.Driver = "" }, "storage: no driver configured"},
-		{"unknown driver", func(c *Config) { c.Storage.Driver = "s3" }, `storage: "s3" is not one of filesystem, inmemory`},
+		{"unknown driver", func(c *Config) { c.Storage.Driver = "gcs" }, `storage: "gcs" is not one of filesystem, s3, inmemory`},
 		{"no root", func(c *Config) { c.Storage.Filesystem.RootDirectory = "" }, "storage.filesystem.rootdirectory: required"},
 		{"inmemory needs no root", func(c *Config) {
 			c.Storage.Driver, c.Storage.Filesystem.RootDirectory = DriverInMemory, ""

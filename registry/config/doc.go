@@ -26,9 +26,36 @@
 //	log.level                               debug, info (default), warn, error; any case
 //	log.formatter                           text (default), json; logstash loads as json (warning)
 //	log.fields                              map of name -> value added to every log record
-//	storage                                 exactly one driver: filesystem or inmemory;
+//	storage                                 exactly one driver: filesystem, s3 or inmemory;
 //	                                        "storage: inmemory" names a driver without parameters
 //	storage.filesystem.rootdirectory        required with filesystem
+//	storage.s3.bucket                       required with s3
+//	storage.s3.region                       required unless regionendpoint is set (us-east-1 then)
+//	storage.s3.regionendpoint               URL of an S3-compatible server (http://minio:9000);
+//	                                        absent: AWS. Without a scheme, https unless secure is false
+//	storage.s3.accesskey, .secretkey        both or neither; neither: the AWS SDK's credential
+//	                                        chain (AWS_* variables, shared files, instance role)
+//	storage.s3.forcepathstyle               false; true addresses host/bucket/key (most
+//	                                        S3-compatible servers need it)
+//	storage.s3.secure                       true: https for an endpoint without a scheme
+//	storage.s3.skipverify                   false: true skips TLS certificate verification
+//	storage.s3.rootdirectory                key prefix of everything stored; absent: bucket root
+//	storage.s3.chunksize                    multipart part size in bytes: 10485760 (10 MiB);
+//	                                        from 5242880 (5 MiB) to 5368709120 (5 GiB)
+//	storage.s3.storageclass                 STANDARD (default), REDUCED_REDUNDANCY, STANDARD_IA,
+//	                                        ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, OUTPOSTS,
+//	                                        or NONE (the bucket's default)
+//	storage.s3.encrypt, .keyid              false; server-side encryption, aws:kms with keyid
+//	                                        when set, AES256 otherwise
+//	storage.s3.redirect                     Berth's; false: blob GETs are streamed through the
+//	                                        registry. true: answered with 307 to a presigned URL
+//	                                        (20 minutes) after the access check. Off by default,
+//	                                        unlike registry:2: clients in restricted networks
+//	                                        often cannot reach the bucket
+//	storage.s3.partconcurrency              Berth's; 4: parts one upload sends at once (1-64);
+//	                                        memory per upload is (partconcurrency+1) x chunksize
+//	storage.redirect.disable                true turns storage.s3.redirect off; false alone does
+//	                                        not turn it on (warning)
 //	storage.inmemory                        no parameters; content is lost on exit (tests)
 //	storage.delete.enabled                  false
 //	storage.maintenance.uploadpurging       enabled true, age 168h, interval 24h, dryrun false
@@ -88,15 +115,21 @@
 //	      - {account: anonymous, name: "public/**", actions: [pull]}
 //
 // Ignored, with a warning: log.accesslog, log.hooks, log.reportcaller,
-// storage.filesystem.maxthreads, storage.cache, storage.redirect,
-// storage.tag, http.prefix, http.secret, http.relativeurls, http.debug,
+// storage.filesystem.maxthreads, storage.s3.v4auth (always SigV4),
+// storage.s3.multipartcopychunksize, storage.s3.multipartcopymaxconcurrency,
+// storage.s3.multipartcopythresholdsize, storage.s3.usedualstack,
+// storage.s3.accelerate, storage.s3.loglevel, storage.s3.objectacl (the
+// bucket's default ACL applies), storage.s3.useragent,
+// storage.s3.checksumdisabled, storage.s3.checksumalgorithm, storage.cache,
+// storage.redirect with a driver other than s3, storage.tag, http.prefix, http.secret, http.relativeurls, http.debug,
 // http.http2, http.h2c, http.tls.ciphersuites, auth.token.autoredirect,
 // auth.token.autoredirectpath, auth.token.signingalgorithms, middleware,
 // reporting, notifications, redis, health, catalog, validation,
 // compatibility, policy.
 //
-// Rejected: storage.s3 ("s3 storage is not supported yet"), storage.azure,
-// storage.gcs, storage.swift, storage.oss, auth.htpasswd (basic
+// Rejected: storage.s3.sessiontoken (temporary credentials come from the
+// AWS SDK's credential chain instead), storage.azure, storage.gcs,
+// storage.swift, storage.oss, auth.htpasswd (basic
 // authentication; Berth's htpasswd is auth.token.htpasswd), auth.silly,
 // http.tls.clientcas, http.tls.letsencrypt, proxy.
 //
@@ -113,8 +146,24 @@
 //	REGISTRY_LOGLEVEL
 //	REGISTRY_LOG_LEVEL
 //	REGISTRY_LOG_FORMATTER
-//	REGISTRY_STORAGE                        filesystem or inmemory: replaces the file's driver
+//	REGISTRY_STORAGE                        filesystem, s3 or inmemory: replaces the file's driver
 //	REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY
+//	REGISTRY_STORAGE_S3_BUCKET
+//	REGISTRY_STORAGE_S3_REGION
+//	REGISTRY_STORAGE_S3_REGIONENDPOINT
+//	REGISTRY_STORAGE_S3_ACCESSKEY
+//	REGISTRY_STORAGE_S3_SECRETKEY
+//	REGISTRY_STORAGE_S3_FORCEPATHSTYLE
+//	REGISTRY_STORAGE_S3_SECURE
+//	REGISTRY_STORAGE_S3_SKIPVERIFY
+//	REGISTRY_STORAGE_S3_ROOTDIRECTORY
+//	REGISTRY_STORAGE_S3_CHUNKSIZE
+//	REGISTRY_STORAGE_S3_STORAGECLASS
+//	REGISTRY_STORAGE_S3_ENCRYPT
+//	REGISTRY_STORAGE_S3_KEYID
+//	REGISTRY_STORAGE_S3_REDIRECT
+//	REGISTRY_STORAGE_S3_PARTCONCURRENCY
+//	REGISTRY_STORAGE_REDIRECT_DISABLE
 //	REGISTRY_STORAGE_DELETE_ENABLED
 //	REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_ENABLED
 //	REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE
@@ -142,11 +191,14 @@
 // Any REGISTRY_AUTH_TOKEN_* variable above turns token authentication on,
 // as the section in the file would. A driver parameter selects that driver
 // when the file names none (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY alone
-// gives filesystem storage) and is an error when the file names another. Variables for
+// gives filesystem storage) and is an error when the file names another:
+// over the built-in configuration (filesystem), S3 from the environment
+// alone takes REGISTRY_STORAGE=s3 with REGISTRY_STORAGE_S3_BUCKET and the
+// rest. Variables for
 // ignored keys (REGISTRY_HTTP_SECRET), REGISTRY_VERSION (the version comes
 // from the file only) and unknown REGISTRY_* variables (such as Kubernetes'
 // REGISTRY_PORT) are warnings; variables for rejected keys
-// (REGISTRY_AUTH=htpasswd, REGISTRY_STORAGE=s3) are errors. Map- and
+// (REGISTRY_AUTH=htpasswd, REGISTRY_STORAGE=gcs) are errors. Map- and
 // list-valued keys (log.fields, http.headers, auth.token.groups,
 // auth.token.acl) are set in the file only. Values never appear in
 // warnings. The package never reads the process environment itself.

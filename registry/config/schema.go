@@ -80,10 +80,10 @@ func (l *loader) storageSchema() *node {
 			"maxthreads":    ignore("Berth does not limit filesystem threads"),
 		}},
 		"inmemory": {kind: section, driver: DriverInMemory, keys: map[string]*node{}},
-		"s3":       reject("s3 storage is not supported yet"),
+		"s3":       l.s3Schema(),
 	}
 	for _, name := range []string{"azure", "gcs", "swift", "oss"} {
-		drivers[name] = reject(fmt.Sprintf("%s storage is not supported; use filesystem", name))
+		drivers[name] = reject(fmt.Sprintf("%s storage is not supported; use filesystem or s3", name))
 	}
 	keys := map[string]*node{
 		"delete": sec(map[string]*node{"enabled": val(boolean(&s.Delete.Enabled))}),
@@ -103,15 +103,55 @@ func (l *loader) storageSchema() *node {
 				return nil
 			})}),
 		}),
-		"cache":    ignore("Berth keeps no blob descriptor cache"),
-		"redirect": ignore("Berth serves blobs itself and never redirects"),
-		"tag":      ignore("tag lookup concurrency is not configurable"),
+		"cache": ignore("Berth keeps no blob descriptor cache"),
+		"redirect": sec(map[string]*node{"disable": val(func(name, value string) error {
+			l.redirectSet = true
+			return boolean(&s.Redirect.Disable)(name, value)
+		})}),
+		"tag": ignore("tag lookup concurrency is not configurable"),
 	}
 	choices := []string{"filesystem", "inmemory", "s3", "azure", "gcs", "swift", "oss"}
 	for _, name := range choices {
 		keys[name] = drivers[name]
 	}
 	return &node{kind: section, keys: keys, choices: choices}
+}
+
+// s3Schema is "storage.s3": registry:2's keys, plus Berth's redirect and
+// partconcurrency.
+func (l *loader) s3Schema() *node {
+	c := &l.cfg.Storage.S3
+	const fixedCopy = "Berth copies large objects in fixed 512 MiB parts, 8 at a time"
+	return &node{kind: section, driver: DriverS3, keys: map[string]*node{
+		"bucket":          val(str(&c.Bucket, checkNotEmpty)),
+		"region":          val(str(&c.Region, nil)),
+		"regionendpoint":  val(str(&c.RegionEndpoint, checkEndpoint)),
+		"accesskey":       val(str(&c.AccessKey, nil)),
+		"secretkey":       val(str(&c.SecretKey, nil)),
+		"forcepathstyle":  val(boolean(&c.ForcePathStyle)),
+		"secure":          val(boolean(&c.Secure)),
+		"skipverify":      val(boolean(&c.SkipVerify)),
+		"rootdirectory":   val(str(&c.RootDirectory, nil)),
+		"chunksize":       val(integer(&c.ChunkSize, checkChunkSize)),
+		"storageclass":    val(str(&c.StorageClass, checkStorageClass)),
+		"encrypt":         val(boolean(&c.Encrypt)),
+		"keyid":           val(str(&c.KeyID, nil)),
+		"redirect":        val(boolean(&c.Redirect)),
+		"partconcurrency": val(intValue(&c.PartConcurrency, checkPartConcurrency)),
+		"sessiontoken": reject("temporary credentials are not supported in the configuration; " +
+			"remove accesskey, secretkey and sessiontoken and set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN instead"),
+		"v4auth":                      ignore("requests are always signed with AWS Signature Version 4"),
+		"multipartcopychunksize":      ignore(fixedCopy),
+		"multipartcopymaxconcurrency": ignore(fixedCopy),
+		"multipartcopythresholdsize":  ignore("Berth copies objects up to 5 GiB with one request"),
+		"usedualstack":                ignore("dual-stack endpoints are not supported; set regionendpoint to one"),
+		"accelerate":                  ignore("transfer acceleration is not supported; set regionendpoint to the accelerate endpoint"),
+		"loglevel":                    ignore("S3 requests are not logged"),
+		"objectacl":                   ignore("objects get the bucket's default ACL"),
+		"useragent":                   ignore("the user agent is the AWS SDK's"),
+		"checksumdisabled":            ignore("checksums are sent only where S3 requires them"),
+		"checksumalgorithm":           ignore("checksums are sent only where S3 requires them"),
+	}}
 }
 
 func (l *loader) httpSchema() *node {

@@ -38,11 +38,13 @@ func (s *Storage) validate() []error {
 		if s.Filesystem.RootDirectory == "" {
 			errs = append(errs, errors.New("storage.filesystem.rootdirectory: required"))
 		}
+	case DriverS3:
+		errs = append(errs, s.S3.validate()...)
 	case DriverInMemory:
 	case "":
 		errs = append(errs, errors.New("storage: no driver configured; add storage.filesystem.rootdirectory (or set REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY)"))
 	default:
-		errs = append(errs, fmt.Errorf("storage: %q is not one of filesystem, inmemory", s.Driver))
+		errs = append(errs, fmt.Errorf("storage: %q is not one of filesystem, s3, inmemory", s.Driver))
 	}
 	if p := s.Maintenance.UploadPurging; p.Enabled {
 		if p.Age <= 0 {
@@ -52,6 +54,32 @@ func (s *Storage) validate() []error {
 			errs = append(errs, errors.New("storage.maintenance.uploadpurging.interval: must be positive when purging is enabled"))
 		}
 	}
+	return errs
+}
+
+func (c *S3) validate() []error {
+	var errs []error
+	check := func(key string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("storage.s3.%s: %w", key, err))
+		}
+	}
+	if c.Bucket == "" {
+		check("bucket", errors.New("required"))
+	}
+	if c.Region == "" && c.RegionEndpoint == "" {
+		check("region", errors.New("required unless regionendpoint names an S3-compatible server"))
+	}
+	check("regionendpoint", checkEndpoint(c.RegionEndpoint))
+	switch {
+	case c.AccessKey != "" && c.SecretKey == "":
+		check("secretkey", errors.New("required when storage.s3.accesskey is set"))
+	case c.SecretKey != "" && c.AccessKey == "":
+		check("accesskey", errors.New("required when storage.s3.secretkey is set"))
+	}
+	check("chunksize", checkChunkSize(c.ChunkSize))
+	check("storageclass", checkStorageClass(c.StorageClass))
+	check("partconcurrency", checkPartConcurrency(int64(c.PartConcurrency)))
 	return errs
 }
 

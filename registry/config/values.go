@@ -62,6 +62,33 @@ func duration(dst *time.Duration) func(name, value string) error {
 	}
 }
 
+func integer(dst *int64, check func(int64) error) func(name, value string) error {
+	return func(name, value string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a whole number", name, value)
+		}
+		if check != nil {
+			if err := check(n); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		*dst = n
+		return nil
+	}
+}
+
+func intValue(dst *int, check func(int64) error) func(name, value string) error {
+	return func(name, value string) error {
+		var n int64
+		if err := integer(&n, check)(name, value); err != nil {
+			return err
+		}
+		*dst = int(n)
+		return nil
+	}
+}
+
 // parseBool accepts YAML's spellings of true and false, including the YAML
 // 1.1 yes/no/on/off that registry:2 (yaml.v2) accepted.
 func parseBool(s string) (bool, error) {
@@ -123,6 +150,55 @@ func checkMinTLS(v string) error {
 	}
 	return fmt.Errorf("%q is not one of tls1.2, tls1.3", v)
 }
+
+// checkEndpoint accepts an S3 endpoint: a URL or a bare host[:port] (the
+// scheme then follows storage.s3.secure).
+func checkEndpoint(e string) error {
+	if e == "" {
+		return nil
+	}
+	full := e
+	if !strings.Contains(e, "://") {
+		full = "https://" + e
+	}
+	u, err := url.Parse(full)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an endpoint URL such as https://s3.example.com or http://127.0.0.1:9000", e)
+	}
+	return nil
+}
+
+// checkChunkSize accepts the part sizes S3 allows.
+func checkChunkSize(n int64) error {
+	switch {
+	case n == 0:
+		return nil
+	case n < MinS3ChunkSize:
+		return fmt.Errorf("%d is less than 5 MiB (%d), the smallest part S3 accepts", n, MinS3ChunkSize)
+	case n > MaxS3ChunkSize:
+		return fmt.Errorf("%d is more than 5 GiB (%d), the largest part S3 accepts", n, int64(MaxS3ChunkSize))
+	}
+	return nil
+}
+
+func checkPartConcurrency(n int64) error {
+	if n < 0 || n > 64 {
+		return fmt.Errorf("%d is not between 1 and 64", n)
+	}
+	return nil
+}
+
+// checkStorageClass accepts the storage classes registry:2 accepts, and
+// NONE (the bucket's default).
+func checkStorageClass(c string) error {
+	if c == "" {
+		return nil
+	}
+	return checkEnum(c, s3StorageClasses...)
+}
+
+var s3StorageClasses = []string{"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+	"INTELLIGENT_TIERING", "GLACIER_IR", "OUTPOSTS", "NONE"}
 
 func checkNotEmpty(v string) error {
 	if v == "" {

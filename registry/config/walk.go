@@ -64,6 +64,8 @@ type loader struct {
 	// auth.token.acl was given.
 	token  *Token
 	aclSet bool
+	// redirectSet records that storage.redirect.disable was given.
+	redirectSet bool
 }
 
 // newLoader returns a loader starting from the base configuration.
@@ -249,5 +251,19 @@ func (l *loader) finish() {
 	if !l.levelSet && l.legacyLevel != "" {
 		l.cfg.Log.Level = l.legacyLevel
 	}
+	l.finishRedirect()
 	l.finishAuth()
+}
+
+// finishRedirect explains storage.redirect where it differs from
+// registry:2: only s3 storage redirects, and only with storage.s3.redirect.
+func (l *loader) finishRedirect() {
+	s := &l.cfg.Storage
+	switch {
+	case !l.redirectSet:
+	case s.Driver != DriverS3:
+		l.warnf("storage.redirect: ignored: only s3 storage redirects; Berth serves %s blobs itself", s.Driver)
+	case !s.Redirect.Disable && !s.S3.Redirect:
+		l.warnf("storage.redirect.disable: false does not turn redirects on: Berth streams blobs unless storage.s3.redirect is true")
+	}
 }
