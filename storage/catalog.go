@@ -20,6 +20,29 @@ func (s *Store) Catalog(ctx context.Context, last string, n int) ([]string, bool
 // CatalogFunc is Catalog over only the repositories keep accepts (all when
 // keep is nil), so pages stay full when a caller may see only some.
 func (s *Store) CatalogFunc(ctx context.Context, last string, n int, keep func(name string) bool) ([]string, bool, error) {
+	var all []string
+	var err error
+	if s.index.on {
+		all, err = s.indexedRepositories(ctx)
+	} else {
+		all, err = s.walkRepositories(ctx)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	names := all[:0]
+	for _, name := range all {
+		if keep == nil || keep(name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	page, more := paginate(names, last, n)
+	return page, more, nil
+}
+
+// walkRepositories finds every repository by walking repositories/.
+func (s *Store) walkRepositories(ctx context.Context) ([]string, error) {
 	var names []string
 	root := reposPath()
 	err := s.d.Walk(ctx, root, func(fi driver.FileInfo) error {
@@ -30,15 +53,13 @@ func (s *Store) CatalogFunc(ctx context.Context, last string, n int, keep func(n
 		if !strings.HasPrefix(base, "_") {
 			return nil
 		}
-		if name := strings.TrimPrefix(path.Dir(fi.Path()), root+"/"); base == "_manifests" && (keep == nil || keep(name)) {
-			names = append(names, name)
+		if base == "_manifests" {
+			names = append(names, strings.TrimPrefix(path.Dir(fi.Path()), root+"/"))
 		}
 		return driver.ErrSkipDir
 	})
 	if err != nil && !errors.Is(err, driver.ErrNotFound) {
-		return nil, false, err
+		return nil, err
 	}
-	sort.Strings(names)
-	page, more := paginate(names, last, n)
-	return page, more, nil
+	return names, nil
 }

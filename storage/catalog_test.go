@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/berthhq/berth/storage"
 )
 
 func TestCatalog(t *testing.T) {
@@ -99,4 +101,47 @@ func TestCatalogEmpty(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestCatalogIndex covers the index kept for S3 (and forced on here for
+// every driver): a tree written without it (by registry:2, or an older
+// Berth) is indexed on the first catalog request, and repositories that
+// other Stores (replicas) create afterwards are listed at once.
+func TestCatalogIndex(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		unindexed, err := storage.New(e.d, storage.WithCatalogIndex(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"old/one", "old/two", "x"} {
+			pushImage(t, mustRepo(t, unindexed, name), "v1", nil)
+		}
+		if _, err := e.d.Stat(ctx, v2Root+"/_berth/catalog-built"); err == nil {
+			t.Fatal("an index exists before any indexed Store ran")
+		}
+		replicaA, _ := storage.New(e.d, storage.WithCatalogIndex(true))
+		replicaB, _ := storage.New(e.d, storage.WithCatalogIndex(true))
+		want := []string{"old/one", "old/two", "x"}
+		if got, _, err := replicaA.Catalog(ctx, "", -1); err != nil || !slices.Equal(got, want) {
+			t.Fatalf("first catalog (builds the index) = %q, %v; want %q", got, err, want)
+		}
+		if _, err := e.d.Stat(ctx, v2Root+"/_berth/catalog-built"); err != nil {
+			t.Fatalf("index not marked built: %v", err)
+		}
+		// A repository created on replica B shows in replica A's catalog.
+		pushImage(t, mustRepo(t, replicaB, "new/three"), "v1", nil)
+		want = []string{"new/three", "old/one", "old/two", "x"}
+		if got, _, err := replicaA.Catalog(ctx, "", -1); err != nil || !slices.Equal(got, want) {
+			t.Fatalf("catalog after a push on another replica = %q, %v; want %q", got, err, want)
+		}
+		if got, more, err := replicaA.Catalog(ctx, "new/three", 2); err != nil || !slices.Equal(got, want[1:3]) || !more {
+			t.Fatalf("page after new/three = %q, more %v, %v; want %q, more", got, more, err, want[1:3])
+		}
+		// The index is not the catalog's only truth for the walk: a Store
+		// without it still finds every repository.
+		if got, _, err := unindexed.Catalog(ctx, "", -1); err != nil || !slices.Equal(got, want) {
+			t.Fatalf("walked catalog = %q, %v; want %q", got, err, want)
+		}
+	})
 }

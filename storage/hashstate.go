@@ -56,7 +56,12 @@ func (u *Upload) loadHash(ctx context.Context, size int64) (hash.Hash, error) {
 			h, best = cand, off
 		}
 	}
-	if err := u.rehashRange(ctx, h, best, size); err != nil {
+	if err := u.rehashRange(ctx, h, best, size); errors.Is(err, driver.ErrNotFound) {
+		// The driver cannot read data that is not committed (S3 keeps
+		// it in an unfinished multipart upload): the session is lost,
+		// and the client must start a new one.
+		return nil, fmt.Errorf("%w: %s: hash state at %d lost and the data cannot be read back", ErrBlobUploadInvalid, u.id, size)
+	} else if err != nil {
 		return nil, fmt.Errorf("rebuilding hash state of upload %s: %w", u.id, err)
 	}
 	return h, nil

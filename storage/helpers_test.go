@@ -7,13 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"sync/atomic"
 	"testing"
 
+	"github.com/berthhq/berth/internal/s3test"
 	"github.com/berthhq/berth/storage"
 	"github.com/berthhq/berth/storage/driver"
 	"github.com/berthhq/berth/storage/driver/filesystem"
 	"github.com/berthhq/berth/storage/driver/inmemory"
+	"github.com/berthhq/berth/storage/driver/s3"
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -46,6 +50,31 @@ var testDrivers = []struct {
 		return d
 	}},
 	{"inmemory", func(t *testing.T) driver.Driver { return inmemory.New() }},
+	{"s3", newS3Driver},
+}
+
+// newS3Driver returns a driver on the shared versitygw bucket, under a root
+// directory no other test uses.
+func newS3Driver(t *testing.T) driver.Driver {
+	t.Helper()
+	b := s3test.Shared(t)
+	d, err := s3.New(t.Context(), s3.Config{
+		Bucket: b.Name, RegionEndpoint: b.Endpoint, ForcePathStyle: true, Region: s3test.Region,
+		AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey, ChunkSize: s3.MinChunkSize,
+		RootDirectory: fmt.Sprintf("t%d", s3Roots.Add(1)),
+	})
+	if err != nil {
+		t.Fatalf("s3.New: %v", err)
+	}
+	return d
+}
+
+var s3Roots atomic.Int64
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	s3test.StopShared()
+	os.Exit(code)
 }
 
 // env is one fresh driver with a Store over it.

@@ -74,6 +74,9 @@ func (r *Repository) PutManifest(ctx context.Context, ref, contentType string, c
 	if err := s.writeLink(ctx, revisionLinkPath(r.name, d), d); err != nil {
 		return Manifest{}, err
 	}
+	if err := s.indexRepository(ctx, r.name); err != nil {
+		return Manifest{}, err
+	}
 	if info.Subject != nil {
 		if err := s.writeLink(ctx, referrerLinkPath(r.name, info.Subject.Digest, d), d); err != nil {
 			return Manifest{}, err

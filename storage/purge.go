@@ -44,6 +44,15 @@ func (s *Store) PurgeUploads(ctx context.Context, olderThan time.Time, dryRun bo
 		return len(stale), nil
 	}
 	removed := 0
+	if p, ok := s.d.(driver.Purger); ok {
+		n, err := p.PurgeWrites(ctx, olderThan)
+		if err != nil {
+			return 0, err
+		}
+		if n > 0 {
+			s.log.Info("aborted abandoned writes", "count", n, "older_than", olderThan)
+		}
+	}
 	for _, dir := range stale {
 		if err := s.d.Delete(ctx, dir); err != nil && !errors.Is(err, driver.ErrNotFound) {
 			return removed, err

@@ -15,9 +15,10 @@ import (
 // in memory: any number of Stores (in one or many processes) may share a
 // driver's data.
 type Store struct {
-	d    driver.Driver
-	log  *slog.Logger
-	meta *metaCache
+	d     driver.Driver
+	log   *slog.Logger
+	meta  *metaCache
+	index catalogIndex
 }
 
 // Option configures a Store.
@@ -32,6 +33,7 @@ func New(d driver.Driver, opts ...Option) (*Store, error) {
 		return nil, errors.New("storage: nil driver")
 	}
 	s := &Store{d: d, log: slog.New(slog.DiscardHandler), meta: newMetaCache(8192)}
+	s.index.on = d.Name() == "s3"
 	for _, o := range opts {
 		o(s)
 	}

@@ -159,6 +159,21 @@ func TestUploadHashStateRebuilt(t *testing.T) {
 				appendChunk(t, base, "up/crash", u.ID(), second, 1000)
 				tc.damage(t, e, dir)
 				at := int64(len(first) + len(second) + e.extra)
+				if base.d.Name() == "s3" && e.extra == 0 {
+					// S3 cannot read back uncommitted upload data, so a
+					// lost hash state ends the session, cleanly.
+					up, err := base.s.Repository("up/crash")
+					if err == nil {
+						var u2 *storage.Upload
+						if u2, err = up.Upload(t.Context(), u.ID()); err == nil {
+							_, err = u2.Append(t.Context(), bytes.NewReader(third), at)
+						}
+					}
+					if !errors.Is(err, storage.ErrBlobUploadInvalid) {
+						t.Fatalf("Append after the hash state was lost = %v, want ErrBlobUploadInvalid", err)
+					}
+					return
+				}
 				appendChunk(t, base, "up/crash", u.ID(), third[e.extra:], at)
 				commitAndCheck(t, base, "up/crash", u.ID(), all, digest.SHA256)
 			})

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -179,4 +180,51 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// shared is one server per test binary, for packages that run many tests
+// on S3 (each on its own root directory); see Shared.
+var shared struct {
+	once sync.Once
+	dir  string
+	s    *Server
+	err  error
+}
+
+// Shared returns a bucket on a server started once per test binary, named
+// after nothing: callers separate their tests with root directories. Skips
+// or fails (CI=true) like New when versitygw is missing. The package's
+// TestMain must call StopShared after m.Run.
+func Shared(t testing.TB) Bucket {
+	t.Helper()
+	if _, err := Binary(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("S3 tests need versitygw and CI=true: %v", err)
+		}
+		t.Skipf("skipping S3 test: %v", err)
+	}
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "berth-s3test-")
+		if shared.err != nil {
+			return
+		}
+		shared.s, shared.err = Start(filepath.Join(shared.dir, "s3"))
+		if shared.err == nil {
+			shared.err = shared.s.CreateBucket("berth")
+		}
+	})
+	if shared.err != nil {
+		t.Fatalf("starting the shared S3 server: %v", shared.err)
+	}
+	return Bucket{Server: shared.s, Name: "berth"}
+}
+
+// StopShared stops the server Shared started, if any, and removes its data.
+func StopShared() {
+	if shared.s != nil {
+		shared.s.Close()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
 }

@@ -79,6 +79,14 @@ type URLer interface {
 	URLFor(ctx context.Context, path string, expiry time.Duration) (string, error)
 }
 
+// Purger is an optional Driver upgrade for backends that keep data of
+// unfinished writes where no path shows it (S3 multipart uploads of a
+// process that died before its first Close). PurgeWrites removes such
+// writes started before olderThan and returns how many.
+type Purger interface {
+	PurgeWrites(ctx context.Context, olderThan time.Time) (int, error)
+}
+
 // FileWriter writes one object. Size reports the bytes written so far,
 // including those of earlier Writers that this one appended to.
 type FileWriter interface {

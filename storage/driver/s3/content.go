@@ -3,7 +3,6 @@ package s3
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -161,6 +160,3 @@ func (d *Driver) Move(ctx context.Context, source, dest string) error {
 	}
 	return nil
 }
-
-// errEmptyDelete marks a Delete that found nothing.
-var errEmptyDelete = errors.New("nothing to delete")

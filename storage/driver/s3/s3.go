@@ -51,6 +51,7 @@ type Driver struct {
 var (
 	_ driver.Driver = (*Driver)(nil)
 	_ driver.URLer  = (*Driver)(nil)
+	_ driver.Purger = (*Driver)(nil)
 )
 
 // New returns a driver for the bucket c names. It does not contact S3;

@@ -57,6 +57,7 @@ func (d *Driver) Writer(ctx context.Context, p string, appendMode bool) (driver.
 	}
 	w.size = aws.ToInt64(head.ContentLength)
 	w.buf = d.getBuf()
+	w.fromObject = true
 	if w.size < MinChunkSize {
 		b, err := d.readSmall(ctx, w.key)
 		if err != nil {
@@ -81,11 +82,12 @@ func (d *Driver) Writer(ctx context.Context, p string, appendMode bool) (driver.
 }
 
 type writer struct {
-	d   *Driver
-	ctx context.Context
-	p   string
-	key string
-	new bool // opened to truncate: Close records even an empty object
+	d          *Driver
+	ctx        context.Context
+	p          string
+	key        string
+	new        bool // opened to truncate: Close records even an empty object
+	fromObject bool // appending to a committed object, now part of the state
 
 	uploadID string
 	parts    int32  // parts started: numbered 1..parts
@@ -193,7 +195,18 @@ func (w *writer) Close() error {
 	if !w.written && !w.new {
 		return nil
 	}
-	return w.d.saveState(w.ctx, w.p, &state{uploadID: w.uploadID, parts: w.parts, size: w.size, tail: w.buf})
+	if err := w.d.saveState(w.ctx, w.p, &state{uploadID: w.uploadID, parts: w.parts, size: w.size, tail: w.buf}); err != nil {
+		return err
+	}
+	if w.fromObject {
+		// The committed object's bytes are in the state now (as part 1 or
+		// the tail); the object would hide the longer pending one.
+		_, err := w.d.client.DeleteObject(w.ctx, &s3.DeleteObjectInput{Bucket: w.d.bucket, Key: aws.String(w.key)})
+		if err != nil && !isNotFound(err) {
+			return pathErr(w.ctx, "close", w.p, err)
+		}
+	}
+	return nil
 }
 
 func (w *writer) release() {
