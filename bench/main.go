@@ -11,9 +11,11 @@
 //	go run ./bench -selfcheck -short  # Distribution against itself: ratios should be near 1.0
 //	go run ./bench -run ctl-pull,ctl-push -rounds 3   # ctl vs crane only
 //	go run ./bench -run rt-pull,rt-start -rounds 3    # ctl runtime vs docker (root, dockerd)
+//	go run ./bench -run s3 -out BENCHMARKS.md          # both registries on S3 only; rewrites only
+//	                                                  # BENCHMARKS.md's S3 section
 //
 // It needs bin/registry (`go build -o bin/registry ./cmd/registry`), the Distribution registry
-// and crane in .tools/bin (`make tools`), and bin/ctl (`go build -o bin/ctl ./cmd/ctl`; `make
+// crane and versitygw (the S3 scenarios' server) in .tools/bin (`make tools`), and bin/ctl (`go build -o bin/ctl ./cmd/ctl`; `make
 // build` builds both of ours).
 //
 // Each scenario runs against a fresh server process on a fresh store for each registry in turn,
@@ -35,6 +37,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/berthhq/berth/internal/s3test"
 )
 
 // options are the command-line settings of one run.
@@ -63,6 +67,8 @@ type options struct {
 	imageCount int   // its layers
 	rtSize     int64 // total layer bytes of the runtime pull image
 	rtStarts   int   // container starts per runtime start measurement
+	s3Repos    int   // repositories of the S3 catalog scenario
+	s3Seed     string
 }
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
@@ -79,7 +85,9 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.ctl, "ctl", "bin/ctl", "Berth's ctl binary, for the ctl scenarios")
 	fs.StringVar(&o.crane, "crane", ".tools/bin/crane", "crane binary, for the ctl scenarios")
 	fs.StringVar(&o.dir, "dir", "", "parent of the temporary stores (default $TMPDIR or /tmp); both registries use it")
-	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head, manifest-head-auth, ctl-pull, ctl-push, rt-pull, rt-start); default all; the rt- scenarios need root and dockerd. A partial run prints only unless -out is given")
+	run := fs.String("run", "", "comma-separated scenarios to run (big-blob, small-blobs, manifest-head, manifest-head-auth, ctl-pull, ctl-push, rt-pull, rt-start, s3-big-blob, s3-small-blobs, s3-manifest-head, s3-catalog; s3 names all s3- ones); default all; the rt- scenarios need root and dockerd. A partial run prints only unless -out is given; one of only s3- scenarios then rewrites only the S3 section")
+	fs.IntVar(&o.s3Repos, "s3-repos", 0, "repositories of s3-catalog (default 10000, 300 with -short)")
+	fs.StringVar(&o.s3Seed, "s3-seed", "berth", "registry whose API seeds s3-catalog's bucket: berth or distribution")
 	dur := fs.Duration("duration", 0, "duration of the manifest HEAD storms (default 20s, 2s with -short)")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "Usage: go run ./bench [flags]\n\nCompares bin/registry with the Distribution registry and rewrites BENCHMARKS.md.\n\n")
@@ -109,6 +117,12 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	}
 	if *dur > 0 {
 		o.headDur = *dur
+	}
+	if o.s3Repos == 0 {
+		o.s3Repos = map[bool]int{false: 10000, true: 300}[o.short]
+	}
+	if o.s3Seed != "berth" && o.s3Seed != "distribution" {
+		return o, fmt.Errorf("-s3-seed %q: want berth or distribution", o.s3Seed)
 	}
 	return o, nil
 }
@@ -167,7 +181,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	shaRate := sha256Rate(pat, o.shaSize)
 	fmt.Fprintf(stderr, "sha256: %s MB/s\n", mb(shaRate))
 
-	scenarios, err := selectScenarios(o, pat, shaRate, berth, scratch)
+	scenarios, err := selectScenarios(o, pat, shaRate, sides, scratch, stderr)
 	if err != nil {
 		return err
 	}
@@ -190,7 +204,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				continue
 			}
 			for _, side := range contendersFor(sc, sides) {
-				if _, err := measure(ctx, side.kind, sc, NewFilesystemStorage, scratch, newClient()); err != nil {
+				if _, err := measure(ctx, side.kind, sc, storageFor(sc), scratch, newClient()); err != nil {
 					return fmt.Errorf("warm-up, %s on %s: %w", sc.Name(), side.kind.Name(), err)
 				}
 				fmt.Fprintf(stderr, "warm-up   %-18s %s\n", sc.Name(), side.kind.Name())
@@ -209,7 +223,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			pair := contendersFor(sc, sides)
 			for _, i := range order {
 				k := pair[i].kind
-				vals, err := measure(ctx, k, sc, NewFilesystemStorage, scratch, client)
+				vals, err := measure(ctx, k, sc, storageFor(sc), scratch, client)
 				if err != nil {
 					return fmt.Errorf("round %d, %s on %s: %w", round+1, sc.Name(), k.Name(), err)
 				}
@@ -222,7 +236,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	env := collectEnv(o, sides, scenarios, shaRate, loadStart)
 	printTable(stdout, env, res)
 	if o.write {
-		if err := os.WriteFile(o.out, []byte(markdown(env, res)), 0o644); err != nil {
+		doc, err := report(o.out, env, res)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.out, doc, 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "wrote %s\n", o.out)
@@ -230,15 +248,17 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// selectScenarios builds the scenarios for o, keeping only those named by -run if given. berth
-// is Berth's binary; a self-check, which has none, leaves out the scenarios that need it: Berth
-// against itself, and ctl against crane. scratch is the run's temporary directory.
-func selectScenarios(o options, pat *pattern, shaRate float64, berth, scratch string) ([]scenario, error) {
-	all := []scenario{
-		&bigBlob{pat: pat, size: o.bigSize, shaRate: shaRate},
-		&smallBlobs{pat: pat, count: o.smallCount, size: o.smallSize, conc: o.smallConc},
-		&headStorm{pat: pat, conc: o.headConc, dur: o.headDur},
-	}
+// selectScenarios builds the scenarios for o, keeping only those named by -run if given. sides
+// are the run's contenders, Berth's binary first; a self-check, which has none, leaves out the
+// scenarios that need it: Berth against itself, ctl against crane, and those on S3. scratch is
+// the run's temporary directory. A full run without versitygw leaves out the S3 scenarios and
+// says so on errOut.
+func selectScenarios(o options, pat *pattern, shaRate float64, sides [2]contender, scratch string, errOut io.Writer) ([]scenario, error) {
+	berth := sides[0].binary
+	big := &bigBlob{pat: pat, size: o.bigSize, shaRate: shaRate}
+	small := &smallBlobs{pat: pat, count: o.smallCount, size: o.smallSize, conc: o.smallConc}
+	head := &headStorm{pat: pat, conc: o.headConc, dur: o.headDur}
+	all := []scenario{big, small, head}
 	if !o.selfCheck {
 		img := newTestImage(pat, o.imageSize, o.imageCount)
 		tools := newCtlBench(img, berth, o.ctl, o.crane, filepath.Join(scratch, "ctl"))
@@ -249,18 +269,29 @@ func selectScenarios(o options, pat *pattern, shaRate float64, berth, scratch st
 		if os.Geteuid() == 0 || len(o.only) > 0 {
 			all = append(all, &rtPull{rt}, &rtStart{rtBench: rt})
 		}
+		if _, err := s3test.Binary(); err == nil || len(o.only) > 0 {
+			env := newS3Env(scratch)
+			seeder := sides[0].kind
+			if o.s3Seed == "distribution" {
+				seeder = sides[1].kind
+			}
+			all = append(all, newS3Scenario(big, env, sides), newS3Scenario(small, env, sides),
+				newS3Scenario(head, env, sides), newS3Catalog(env, sides, seeder, o.s3Repos, 32, scratch))
+		} else {
+			fmt.Fprintf(errOut, "leaving out the S3 scenarios: %v\n", err)
+		}
 	}
 	if len(o.only) == 0 {
 		return all, nil
 	}
 	var out []scenario
-	for _, name := range o.only {
+	for _, name := range expandS3(o.only, all) {
 		name = strings.TrimSpace(name)
 		i := slices.IndexFunc(all, func(s scenario) bool { return s.Name() == name })
 		if i < 0 && name == (&authHeadStorm{}).Name() {
 			return nil, fmt.Errorf("-run: %s compares Berth with itself; it does not run with -selfcheck", name)
 		}
-		if i < 0 && (name == (&ctlPull{}).Name() || name == (&ctlPush{}).Name() || name == (&rtPull{}).Name() || name == (&rtStart{}).Name()) {
+		if i < 0 && (name == (&ctlPull{}).Name() || name == (&ctlPush{}).Name() || name == (&rtPull{}).Name() || name == (&rtStart{}).Name() || strings.HasPrefix(name, s3Prefix) || name == "s3") {
 			return nil, fmt.Errorf("-run: %s runs against Berth; it does not run with -selfcheck", name)
 		}
 		if i < 0 {

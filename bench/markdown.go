@@ -101,6 +101,9 @@ bytes per second.
 
 	fmt.Fprintf(&b, "## Results (median of %d rounds)\n", e.rounds)
 	for _, t := range r.nonEmpty() {
+		if isS3Table(t) {
+			continue // in the S3 section
+		}
 		if t.title != "" {
 			fmt.Fprintf(&b, "\n### %s\n", t.title)
 		}
@@ -113,6 +116,9 @@ bytes per second.
 	}
 	b.WriteString("\n## Every round\n")
 	for _, t := range r.nonEmpty() {
+		if isS3Table(t) {
+			continue
+		}
 		if t.title != "" {
 			fmt.Fprintf(&b, "\n### %s\n", t.title)
 		}
@@ -121,6 +127,7 @@ bytes per second.
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", rw.m.label, rw.m.unit, joinValues(rw.m, rw.aRun), joinValues(rw.m, rw.bRun))
 		}
 	}
+	b.WriteString(s3Section(e, r))
 	return b.String()
 }
 

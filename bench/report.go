@@ -154,6 +154,13 @@ type env struct {
 	smallCount int
 	imageSize  int64
 	imageCount int
+	notes      []string // what scenarios say of their setup (noter)
+}
+
+// noter is implemented by scenarios with something to say in the report about their setup, such
+// as how long seeding took.
+type noter interface {
+	Note() string
 }
 
 // collectEnv describes the run: the machine, the settings of o, the run's contenders (sides) and
@@ -173,6 +180,9 @@ func collectEnv(o options, sides [2]contender, scenarios []scenario, shaRate flo
 		seen[s.binary] = true
 	}
 	for _, sc := range scenarios {
+		if n, ok := sc.(noter); ok {
+			e.notes = append(e.notes, n.Note())
+		}
 		if c, ok := sc.(comparer); ok {
 			for _, s := range c.Contenders() {
 				if !seen[s.binary] {

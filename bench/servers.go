@@ -18,8 +18,7 @@ import (
 )
 
 // Storage says where a registry under test keeps its data. Each Kind renders it into its own
-// configuration. Filesystem is the only storage today; an S3 storage (endpoint, bucket, keys of a
-// local S3 server) is the planned second one.
+// configuration: FilesystemStorage or S3Storage (a bucket on a local S3 server, see s3.go).
 type Storage interface {
 	// Describe is a short human description, e.g. "filesystem /tmp/x".
 	Describe() string
@@ -134,35 +133,42 @@ func NewBerthAuthKind(name, path string, creds Credentials) Kind {
 
 // berthConfig renders Berth's YAML for addr and st with extra (top-level sections) appended.
 func berthConfig(addr string, st Storage, extra string) (string, error) {
-	fs, ok := st.(FilesystemStorage)
-	if !ok {
-		return "", fmt.Errorf("berth kind: storage %q not supported yet", st.Describe())
+	var driver string
+	switch st := st.(type) {
+	case FilesystemStorage:
+		driver = fmt.Sprintf("  filesystem:\n    rootdirectory: %s\n", st.Root)
+	case S3Storage:
+		driver = st.yaml("")
+	default:
+		return "", fmt.Errorf("berth kind: storage %q not supported", st.Describe())
 	}
 	return fmt.Sprintf(`version: 0.1
 log:
   level: warn
 storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
+%s  delete:
     enabled: true
 http:
   addr: %s
-%s`, fs.Root, addr, extra), nil
+%s`, driver, addr, extra), nil
 }
 
 // berthEnv repeats the address and store in Berth's REGISTRY_* overrides.
 func berthEnv(addr string, st Storage) []string {
 	env := []string{"REGISTRY_HTTP_ADDR=" + addr}
-	if fs, ok := st.(FilesystemStorage); ok {
-		env = append(env, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="+fs.Root)
+	switch st := st.(type) {
+	case FilesystemStorage:
+		env = append(env, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="+st.Root)
+	case S3Storage:
+		env = append(env, "REGISTRY_STORAGE_S3_BUCKET="+st.Bucket, "REGISTRY_STORAGE_S3_REGIONENDPOINT="+st.Endpoint)
 	}
 	return env
 }
 
 // NewDistributionKind returns the Kind for the CNCF Distribution registry at path:
 // `registry serve FILE` with the registry:2 image's in-memory blob descriptor cache, deletes
-// enabled, log level warn, access log and upload purging off. OpenTelemetry tracing stays as
+// enabled, log level warn, access log and upload purging off. On S3 its redirects are off, so
+// blob GETs stream through the registry as Berth's do by default. OpenTelemetry tracing stays as
 // shipped (on, sampled 100%) except that the OTLP exporter is set to none, so it does not retry a
 // collector that is not there.
 func NewDistributionKind(name, path string) Kind {
@@ -172,9 +178,14 @@ func NewDistributionKind(name, path string) Kind {
 		readyPath: "/v2/",
 		args:      func(cfg string) []string { return []string{"serve", cfg} },
 		config: func(addr, _ string, st Storage) (string, error) {
-			fs, ok := st.(FilesystemStorage)
-			if !ok {
-				return "", fmt.Errorf("distribution kind: storage %q not supported yet", st.Describe())
+			var driver string
+			switch st := st.(type) {
+			case FilesystemStorage:
+				driver = fmt.Sprintf("  filesystem:\n    rootdirectory: %s\n", st.Root)
+			case S3Storage:
+				driver = st.yaml("    v4auth: true\n") + "  redirect:\n    disable: true\n"
+			default:
+				return "", fmt.Errorf("distribution kind: storage %q not supported", st.Describe())
 			}
 			return fmt.Sprintf(`version: 0.1
 log:
@@ -182,9 +193,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
+%s  delete:
     enabled: true
   cache:
     blobdescriptor: inmemory
@@ -194,7 +203,7 @@ storage:
 http:
   addr: %s
   secret: berth-bench
-`, fs.Root, addr), nil
+`, driver, addr), nil
 		},
 		env: func(string, Storage) []string { return []string{"OTEL_TRACES_EXPORTER=none"} },
 	}
