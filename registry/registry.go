@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/berthhq/berth/auth"
 	"github.com/berthhq/berth/registry/errcode"
@@ -19,6 +20,9 @@ type options struct {
 	log           *slog.Logger
 	deleteEnabled bool
 	authorizer    auth.Authorizer
+	// redirectExpiry, when positive, redirects blob GETs to a URL of the
+	// storage backend valid that long.
+	redirectExpiry time.Duration
 }
 
 // Option configures the handler returned by New.
@@ -30,6 +34,15 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // WithDeleteEnabled allows DELETE of manifests, tags and blobs. Without it
 // they answer 405 UNSUPPORTED.
 func WithDeleteEnabled(on bool) Option { return func(o *options) { o.deleteEnabled = on } }
+
+// WithBlobRedirect answers blob GETs (not HEADs), once access is granted
+// and the blob is known in the repository, with 307 Temporary Redirect to a
+// URL the storage driver hands out, valid for expiry (presigned S3 URLs).
+// Where the driver cannot give one the blob is streamed as without the
+// option. Clients must be able to reach the storage backend.
+func WithBlobRedirect(expiry time.Duration) Option {
+	return func(o *options) { o.redirectExpiry = expiry }
+}
 
 // api holds what every handler needs.
 type api struct {

@@ -88,6 +88,10 @@ func newTokenAuth(cfg *config.Config, log *slog.Logger) (*tokenAuth, error) {
 func signingKey(cfg *config.Config, log *slog.Logger) (crypto.Signer, error) {
 	path, create := cfg.TokenSigningKey()
 	switch {
+	case path == "" && cfg.Storage.Driver == config.DriverS3:
+		log.Warn("auth.token: no signing key configured; tokens do not survive a restart, and replicas sharing the bucket " +
+			"reject each other's tokens: set auth.token.signingkey to one key file for every replica")
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case path == "":
 		log.Warn("auth.token: no signing key configured and no storage root to keep one in; tokens do not survive a restart")
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

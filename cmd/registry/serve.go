@@ -14,9 +14,6 @@ import (
 	"github.com/berthhq/berth/registry"
 	"github.com/berthhq/berth/registry/config"
 	"github.com/berthhq/berth/storage"
-	"github.com/berthhq/berth/storage/driver"
-	"github.com/berthhq/berth/storage/driver/filesystem"
-	"github.com/berthhq/berth/storage/driver/inmemory"
 )
 
 // Server limits. There is deliberately no read or write timeout: blob
@@ -67,7 +64,7 @@ func runServe(ctx context.Context, args, env []string, stderr io.Writer) int {
 // serve wires cfg into a server, listens and serves until ctx ends, then
 // shuts down gracefully. Upload purging runs alongside when enabled.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	d, err := newDriver(cfg.Storage, log)
+	d, err := newDriver(ctx, cfg.Storage, log)
 	if err != nil {
 		return err
 	}
@@ -80,6 +77,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	opts := []registry.Option{registry.WithLogger(log), registry.WithDeleteEnabled(cfg.Storage.Delete.Enabled)}
+	if cfg.Storage.RedirectEnabled() {
+		opts = append(opts, registry.WithBlobRedirect(blobRedirectExpiry))
+	}
 	if ta != nil {
 		opts = append(opts, registry.WithAuthorizer(ta.authorizer))
 	}
@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("http.addr: %w", err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", srv.TLSConfig != nil,
-		"storage", string(cfg.Storage.Driver), "delete", cfg.Storage.Delete.Enabled)
+		"storage", d.Name(), "delete", cfg.Storage.Delete.Enabled, "redirect", cfg.Storage.RedirectEnabled())
 
 	if p := cfg.Storage.Maintenance.UploadPurging; p.Enabled {
 		pctx, stop := context.WithCancel(ctx)
@@ -111,24 +111,6 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		defer func() { stop(); <-done }()
 	}
 	return runServer(ctx, srv, ln, cfg.HTTP.DrainTimeout, log)
-}
-
-// newDriver returns the storage driver cfg selects.
-func newDriver(cfg config.Storage, log *slog.Logger) (driver.Driver, error) {
-	switch cfg.Driver {
-	case config.DriverFilesystem:
-		d, err := filesystem.New(cfg.Filesystem.RootDirectory)
-		if err != nil {
-			return nil, fmt.Errorf("storage.filesystem.rootdirectory: %w", err)
-		}
-		log.Info("storage", "driver", d.Name(), "root", d.Root())
-		return d, nil
-	case config.DriverInMemory:
-		log.Warn("inmemory storage: everything stored is lost when the registry stops")
-		return inmemory.New(), nil
-	default:
-		return nil, fmt.Errorf("storage: unsupported driver %q", cfg.Driver)
-	}
 }
 
 // withHeaders sets the configured http.headers on every response before
