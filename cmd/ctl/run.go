@@ -27,6 +27,8 @@ type runOptions struct {
 	volumes    []string
 	detach     bool
 	stdin      bool
+	tty        bool
+	memory     string
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -54,6 +56,8 @@ func newRunCmd(a *app) *cobra.Command {
 	f.StringVar(&o.entrypoint, "entrypoint", "", "overwrite the default ENTRYPOINT of the image")
 	f.BoolVarP(&o.detach, "detach", "d", false, "run the container in the background and print its ID (output goes to 'ctl logs')")
 	f.BoolVarP(&o.stdin, "interactive", "i", false, "keep STDIN attached (without it the container reads /dev/null)")
+	f.BoolVarP(&o.tty, "tty", "t", false, "allocate a pseudo-TTY (with -i: an interactive terminal)")
+	f.StringVarP(&o.memory, "memory", "m", "", "memory limit (bytes, or with a unit: 64m, 1g), a cgroup limit")
 	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount a host directory or file (HOST:CONTAINER[:ro])")
 	return cmd
 }
@@ -89,6 +93,17 @@ func (a *app) run(ctx context.Context, ref string, cmdArgs []string, o runOption
 		}
 		binds = append(binds, b)
 	}
+	if o.stdin && o.tty && !isTerminal(a.in) {
+		return errors.New("the input device is not a TTY (-i -t needs a terminal on stdin; drop -t to pipe input)")
+	}
+	var memory int64
+	if o.memory != "" {
+		m, err := container.ParseMemory(o.memory)
+		if err != nil {
+			return fmt.Errorf("invalid --memory: %w", err)
+		}
+		memory = m
+	}
 	if os.Geteuid() != 0 {
 		return errors.New("ctl run needs root (namespaces and overlay mounts)")
 	}
@@ -115,6 +130,7 @@ func (a *app) run(ctx context.Context, ref string, cmdArgs []string, o runOption
 		Name: o.name, Image: ref, ChainIDs: chain,
 		Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env, WorkingDir: c.WorkingDir, User: c.User,
 		Hostname: o.hostname, Network: o.network, Remove: o.rm, Binds: binds,
+		TTY: o.tty, Memory: memory,
 	}
 	if o.entrySet {
 		spec.Entrypoint, spec.Cmd = nil, nil
@@ -143,6 +159,11 @@ func (a *app) run(ctx context.Context, ref string, cmdArgs []string, o runOption
 	stdio := container.Stdio{Out: a.out, Err: a.errOut}
 	if o.stdin {
 		stdio.In = a.in
+	}
+	if o.tty {
+		resize, restore := a.attachTerminal(o.stdin)
+		defer restore()
+		stdio.Resize = resize
 	}
 	code, err := rt.Run(context.WithoutCancel(ctx), spec, stdio)
 	if err != nil {

@@ -123,6 +123,9 @@ func TestRunCommand(t *testing.T) {
 	e.fails("must be absolute", "run", "--rm", "-v", "rel:/x", ref)
 	e.fails("mode", "run", "--rm", "-v", vol+":/x:bad", ref)
 	e.fails("invalid volume", "run", "--rm", "-v", filepath.Join(vol, "missing")+":/x", ref)
+	e.fails("minimum memory limit allowed is 6MB", "run", "--rm", "--memory", "5m", ref)
+	e.fails("invalid --memory", "run", "--rm", "--memory", "lots", ref)
+	e.fails("the input device is not a TTY", "run", "--rm", "-i", "-t", ref)
 
 	tests := []struct {
 		name string
