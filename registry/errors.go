@@ -8,7 +8,13 @@ import (
 
 	"github.com/berthhq/berth/registry/errcode"
 	"github.com/berthhq/berth/storage"
+	"github.com/berthhq/berth/storage/driver"
 )
+
+// retryAfter is the Retry-After, in seconds, of the 503 answered when the
+// storage backend is unavailable: long enough for throttling to ease,
+// short enough that a client's own retry lands soon.
+const retryAfter = "2"
 
 // errorTable maps the storage error classes to the spec's codes. The first
 // match wins, so the more specific classes come first.
@@ -32,11 +38,22 @@ var errorTable = []struct {
 
 // toAPIError turns any error from a handler into the *errcode.Error sent to
 // the client. Errors of the store's own classes keep their message, which
-// names the digest, tag or upload concerned; anything else is UNKNOWN.
+// names the digest, tag or upload concerned; a storage backend that is
+// unavailable (driver.ErrUnavailable: throttling, 5xx, timeouts, dropped
+// connections that outlasted the driver's retries) is 503 UNAVAILABLE with
+// Retry-After and a message that does not leak the backend's; anything else
+// is UNKNOWN.
 func toAPIError(err error) *errcode.Error {
 	var e *errcode.Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if errors.Is(err, driver.ErrUnavailable) {
+		// Checked before the classes: an unavailable backend must never
+		// read as "unknown blob" or "invalid upload" to a client that
+		// would then give up instead of retrying.
+		return errcode.New(errcode.Unavailable, "storage backend unavailable; retry later").
+			WithHeader("Retry-After", retryAfter)
 	}
 	var re *storage.RangeError
 	if errors.As(err, &re) {

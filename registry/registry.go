@@ -8,11 +8,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/berthhq/berth/auth"
 	"github.com/berthhq/berth/registry/errcode"
 	"github.com/berthhq/berth/storage"
+	"github.com/berthhq/berth/storage/driver"
 	"github.com/gorilla/mux"
 )
 
@@ -64,12 +66,26 @@ func (a *api) wrap(need accessFunc, h handlerFunc) http.Handler {
 		}
 		if err != nil {
 			apiErr := toAPIError(err)
-			if apiErr.Code == errcode.Unknown {
+			switch {
+			case apiErr.Code == errcode.Unknown:
 				a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			case errors.Is(err, driver.ErrUnavailable):
+				a.log.Warn("storage unavailable", "op", operation(r), "method", r.Method, "path", r.URL.Path, "err", err)
 			}
 			errcode.Write(w, apiErr)
 		}
 	})
+}
+
+// operation names what a request does for logs: its method and route
+// ("GET /v2/{name}/blobs/{digest}").
+func operation(r *http.Request) string {
+	if route := mux.CurrentRoute(r); route != nil {
+		if tpl, err := route.GetPathTemplate(); err == nil {
+			return r.Method + " " + strings.Replace(tpl, nameRE, "{name}", 1)
+		}
+	}
+	return r.Method + " " + r.URL.Path
 }
 
 // New returns the HTTP handler for the distribution API (/v2/...) and
