@@ -1,16 +1,20 @@
 package registry
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/berthhq/berth/registry/errcode"
+	"github.com/berthhq/berth/storage"
+	"github.com/berthhq/berth/storage/driver"
 	"github.com/gorilla/mux"
 	"github.com/opencontainers/go-digest"
 )
 
 // getBlob serves GET and HEAD of a blob, with single Range requests, from
-// the stored file itself (sendfile on the filesystem driver).
+// the stored file itself (sendfile on the filesystem driver). With
+// WithBlobRedirect a GET is redirected to the storage backend instead.
 func (a *api) getBlob(w http.ResponseWriter, r *http.Request) error {
 	repo, err := a.repo(r)
 	if err != nil {
@@ -19,6 +23,11 @@ func (a *api) getBlob(w http.ResponseWriter, r *http.Request) error {
 	d, err := parseDigest(mux.Vars(r)["digest"])
 	if err != nil {
 		return err
+	}
+	if r.Method == http.MethodGet && a.redirectExpiry > 0 {
+		if done, err := a.redirectBlob(w, r, repo, d); done || err != nil {
+			return err
+		}
 	}
 	f, desc, err := repo.OpenBlob(r.Context(), d)
 	if err != nil {
@@ -37,6 +46,27 @@ func (a *api) getBlob(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.ServeContent(w, r, "", time.Time{}, f)
 	return nil
+}
+
+// redirectBlob answers 307 Temporary Redirect to a URL of the storage
+// backend for blob d, once the repository is known to hold it. It reports
+// false, without error, when the driver cannot give a URL: the caller
+// streams the blob instead. Access was checked before the handler ran, so
+// no URL ever reaches a client without pull access.
+func (a *api) redirectBlob(w http.ResponseWriter, r *http.Request, repo *storage.Repository, d digest.Digest) (bool, error) {
+	url, err := repo.BlobURL(r.Context(), d, a.redirectExpiry)
+	if errors.Is(err, driver.ErrUnsupported) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	h := w.Header()
+	h.Set("Location", url)
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("Cache-Control", "no-store") // the URL expires; the blob does not
+	w.WriteHeader(http.StatusTemporaryRedirect)
+	return true, nil
 }
 
 // deleteBlob unlinks a blob from the repository.
