@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,13 +130,4 @@ func firstN(fs ...fault) func(int, *http.Request) fault {
 func isUploadPart(r *http.Request) bool {
 	q := r.URL.Query()
 	return r.Method == http.MethodPut && q.Has("partNumber") && q.Has("uploadId") && r.Header.Get("X-Amz-Copy-Source") == ""
-}
-
-func hasPrefixAny(s string, prefixes ...string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
