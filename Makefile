@@ -9,7 +9,7 @@ export PATH := $(TOOLS):$(PATH)
 E2E_FLAGS ?=
 E2E_TIMEOUT ?= 15m
 
-.PHONY: all build run test unit e2e conformance conformance-auth bench lint check-imports tools clean
+.PHONY: all build run test unit e2e e2e-s3 conformance conformance-auth bench lint check-imports tools clean
 
 all: build
 
@@ -21,7 +21,7 @@ run: build
 	bin/registry serve
 
 # Everything CI checks, cheapest first.
-test: lint check-imports unit conformance conformance-auth e2e
+test: lint check-imports unit conformance conformance-auth e2e e2e-s3
 
 unit:
 	$(GO) test ./...
@@ -32,6 +32,11 @@ unit:
 # against Distribution instead of Berth.
 e2e: tools
 	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ./test/e2e/...
+
+# The same suite with the registry on S3 (a versitygw on loopback per test,
+# from .tools/bin) instead of the filesystem.
+e2e-s3: tools
+	E2E_STORAGE=s3 $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ./test/e2e/...
 
 # The OCI distribution-spec conformance suite against bin/registry
 # (scripts/conformance.sh builds both; CONFORMANCE_REGISTRY=distribution

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthhq/berth/internal/s3test"
 	"gopkg.in/yaml.v3"
 )
 
@@ -44,14 +45,16 @@ func target(t testing.TB) Flavor {
 }
 
 // Storage is where a registry keeps its content, as the storage: section of
-// a registry:2-shaped config. Other backends (S3) plug in as another
-// StorageFunc; the suite itself only needs Root for the tests that look at
+// a registry:2-shaped config. Backends plug in as a StorageFunc (TempS3 in
+// s3_test.go); the suite itself only needs Root for the tests that look at
 // the directory tree, and skips those when it is empty.
 type Storage struct {
 	Name   string
 	Config map[string]any // the storage: section, without delete:
+	Vars   []string       // the same section as REGISTRY_STORAGE_* variables
 	Env    []string       // extra environment for the registry process
 	Root   string         // the directory holding docker/registry/v2, if any
+	Bucket *s3test.Bucket // the S3 bucket holding the content, if any
 }
 
 // StorageFunc makes fresh, empty storage for one registry.
@@ -62,6 +65,7 @@ func Filesystem(dir string) Storage {
 	return Storage{
 		Name:   "filesystem",
 		Config: map[string]any{"filesystem": map[string]any{"rootdirectory": dir}},
+		Vars:   []string{"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=" + dir},
 		Root:   dir,
 	}
 }
@@ -108,9 +112,20 @@ func jailedFilesystem(t testing.TB, rootHolds ...string) Storage {
 	return Filesystem(root)
 }
 
-// storageUnderTest is the backend the suite runs on. An S3 run would set
-// this from the environment (endpoint, bucket, fresh prefix per call).
-var storageUnderTest StorageFunc = TempFilesystem
+// storageUnderTest is the backend the suite runs on: $E2E_STORAGE,
+// "filesystem" (default) or "s3" (TempS3: a versitygw per storage).
+func storageUnderTest(t testing.TB) Storage {
+	t.Helper()
+	switch s := os.Getenv("E2E_STORAGE"); s {
+	case "", "filesystem":
+		return TempFilesystem(t)
+	case "s3":
+		return TempS3(t)
+	default:
+		t.Fatalf("E2E_STORAGE=%q: want filesystem or s3", s)
+		return Storage{}
+	}
+}
 
 // Registry is one running registry process on a loopback port.
 type Registry struct {
@@ -174,12 +189,11 @@ func launch(t testing.TB, bin string, flavor Flavor, st Storage, opt startOption
 	var args []string
 	switch {
 	case flavor == Berth && opt.envOnly:
-		if st.Root == "" {
-			t.Fatal("envOnly start needs filesystem storage")
+		if len(st.Vars) == 0 {
+			t.Fatalf("envOnly start: %s storage has no REGISTRY_STORAGE_* form", st.Name)
 		}
-		env = append(env, "REGISTRY_HTTP_ADDR="+r.Host,
-			"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="+st.Root,
-			"REGISTRY_STORAGE_DELETE_ENABLED=true")
+		env = append(env, "REGISTRY_HTTP_ADDR="+r.Host, "REGISTRY_STORAGE_DELETE_ENABLED=true")
+		env = append(env, st.Vars...)
 		args = []string{"serve"}
 	case flavor == Berth:
 		args = []string{"serve", "--config", writeConfig(t, flavor, r.Host, st, opt.config)}
