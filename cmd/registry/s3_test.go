@@ -38,13 +38,13 @@ func s3Env(b s3test.Bucket, bucket string) []string {
 	}
 }
 
-// TestBinaryServeS3 runs `registry serve` configured for S3 from the
-// environment alone, pushes a blob and pulls it back.
-func TestBinaryServeS3(t *testing.T) {
-	b := s3test.New(t)
-	cmd := exec.Command(binary, "serve")
+// startBinary starts `registry serve` with env (and json logs) and returns
+// the process, its log records and the storage and listening records.
+func startBinary(t *testing.T, env []string) (cmd *exec.Cmd, logs chan map[string]any, storageRec, listening map[string]any) {
+	t.Helper()
+	cmd = exec.Command(binary, "serve")
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(s3Env(b, b.Name), "REGISTRY_LOG_FORMATTER=json")
+	cmd.Env = append(env, "REGISTRY_LOG_FORMATTER=json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestBinaryServeS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	logs := make(chan map[string]any, 100)
+	logs = make(chan map[string]any, 100)
 	go func() {
 		defer close(logs)
 		sc := bufio.NewScanner(stderr)
@@ -65,7 +65,17 @@ func TestBinaryServeS3(t *testing.T) {
 			logs <- rec
 		}
 	}()
-	st := waitFor(t, logs, "storage")
+	storageRec = waitFor(t, logs, "storage")
+	listening = waitFor(t, logs, "listening")
+	return cmd, logs, storageRec, listening
+}
+
+// TestBinaryServeS3 runs `registry serve` configured for S3 from the
+// environment alone, pushes a blob and pulls it back, streamed by default
+// and redirected to S3 with REGISTRY_STORAGE_S3_REDIRECT=true.
+func TestBinaryServeS3(t *testing.T) {
+	b := s3test.New(t)
+	cmd, logs, st, listening := startBinary(t, s3Env(b, b.Name))
 	if st["driver"] != "s3" || st["bucket"] != b.Name || st["endpoint"] != b.Endpoint {
 		t.Errorf("storage log record %v, want driver s3, bucket %q, endpoint %q", st, b.Name, b.Endpoint)
 	}
@@ -74,14 +84,17 @@ func TestBinaryServeS3(t *testing.T) {
 			t.Errorf("storage log record shows the secret key in %s", k)
 		}
 	}
-	listening := waitFor(t, logs, "listening")
-	if listening["storage"] != "s3" {
-		t.Errorf("listening record %v, want storage s3", listening)
+	if listening["storage"] != "s3" || listening["redirect"] != false {
+		t.Errorf("listening record %v, want storage s3, redirect false", listening)
 	}
 	base := "http://" + listening["addr"].(string)
 
 	blob := randomBytes(t, 3<<20)
 	d := pushBlob(t, base, "team/app", blob)
+	resp := noRedirect(t, base+"/v2/team/app/blobs/"+d.String())
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET blob without redirect: %s, want 200", resp.Status)
+	}
 	if got := getBlob(t, base, "team/app", d); !bytes.Equal(got, blob) {
 		t.Errorf("GET blob: %d bytes differ from the %d pushed", len(got), len(blob))
 	}
@@ -94,6 +107,33 @@ func TestBinaryServeS3(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("after SIGTERM: %v, want exit status 0", err)
 	}
+
+	// The same bucket served by another process, now redirecting.
+	_, _, _, listening = startBinary(t, append(s3Env(b, b.Name), "REGISTRY_STORAGE_S3_REDIRECT=true"))
+	if listening["redirect"] != true {
+		t.Errorf("listening record %v, want redirect true", listening)
+	}
+	base = "http://" + listening["addr"].(string)
+	resp = noRedirect(t, base+"/v2/team/app/blobs/"+d.String())
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusTemporaryRedirect || !strings.HasPrefix(loc, b.Endpoint+"/") {
+		t.Errorf("GET blob with redirect: %s, Location %q; want 307 to %s", resp.Status, loc, b.Endpoint)
+	}
+	if got := getBlob(t, base, "team/app", d); !bytes.Equal(got, blob) {
+		t.Errorf("GET blob through the redirect: %d bytes differ from the %d pushed", len(got), len(blob))
+	}
+}
+
+// noRedirect GETs url without following redirects.
+func noRedirect(t *testing.T, url string) *http.Response {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
 }
 
 // TestServeS3Unusable checks that the registry refuses to start, with one
