@@ -31,6 +31,8 @@ type Config struct {
 	// AccessKey and SecretKey are static credentials. When both are empty
 	// the SDK's default chain is used (environment, shared config, IAM role).
 	AccessKey, SecretKey string
+	// SessionToken goes with temporary static credentials.
+	SessionToken string
 	// ForcePathStyle addresses the bucket as a path (host/bucket/key) rather
 	// than a subdomain, as most S3-compatible servers need.
 	ForcePathStyle bool

@@ -4,9 +4,12 @@
 // lays them out, so an existing registry:2 bucket is served as is.
 //
 // Directories do not exist in S3: a directory is the set of keys below a
-// prefix. Objects being written by a Writer are S3 multipart uploads plus a
-// small state object (see writer.go); they are invisible to List and Walk
-// and to other readers until committed.
+// prefix. An object being written by a Writer that was closed but not
+// committed is an S3 multipart upload plus a small state object (state.go):
+// Stat reports it with the size written so far (that is how any replica
+// finds an upload's progress), while List, Walk, GetContent and Reader see
+// it only once committed. A Writer that truncates (append false) removes
+// the old object when it opens, as a file opened with O_TRUNC would.
 package s3
 
 import (
@@ -92,7 +95,7 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 	}
 	if c.AccessKey != "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, "")))
+			credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, c.SessionToken)))
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -116,13 +119,40 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 	return d, nil
 }
 
-// Check confirms the bucket exists and the credentials may use it.
+// Check confirms the bucket exists and the credentials may use it. A
+// missing bucket wraps driver.ErrNotFound and an S3 that does not answer
+// wraps driver.ErrUnavailable; it tries once, without retries, so a
+// misconfigured registry fails at start in seconds.
 func (d *Driver) Check(ctx context.Context) error {
-	_, err := d.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: d.bucket})
-	if err != nil {
-		return fmt.Errorf("s3: bucket %q: %w", d.c.Bucket, err)
+	_, err := d.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: d.bucket}, func(o *s3.Options) {
+		o.RetryMaxAttempts = 1
+	})
+	switch {
+	case err == nil:
+		return nil
+	case isNotFound(err):
+		return fmt.Errorf("s3: bucket %q: %w", d.c.Bucket, driver.ErrNotFound)
+	case isUnavailable(err):
+		return fmt.Errorf("s3: bucket %q: %w: %v", d.c.Bucket, driver.ErrUnavailable, shortErr(err))
 	}
-	return nil
+	return fmt.Errorf("s3: bucket %q: %v", d.c.Bucket, shortErr(err))
+}
+
+// shortErr is err without the SDK's request IDs: the API error's code and
+// message when there is one.
+func shortErr(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		if status := httpStatus(err); status != 0 {
+			return fmt.Sprintf("%s (HTTP %d)", ae.ErrorCode(), status)
+		}
+		return ae.ErrorCode()
+	}
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		return oe.Err.Error()
+	}
+	return err.Error()
 }
 
 // Name implements driver.Driver.
