@@ -114,7 +114,8 @@ func (s *Service) Commit(ctx context.Context, base string, layerTar io.Reader, o
 		if len(chain) > 1 {
 			parent = chain[len(chain)-2]
 		}
-		if err := s.unpackLayer(ctx, opts.Snapshots, res.Layer, res.DiffID, res.ChainID, parent); err != nil {
+		open := func() (io.ReadCloser, error) { return s.store.Open(ctx, res.Layer.Digest) }
+		if err := s.unpackLayer(ctx, opts.Snapshots, res.Layer, res.DiffID, res.ChainID, parent, open); err != nil {
 			return res, fmt.Errorf("commit: %w", err)
 		}
 	}

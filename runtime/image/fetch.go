@@ -74,13 +74,20 @@ func (s *Service) fetchBlob(ctx context.Context, f Fetcher, repo string, b blobR
 // reports whether any byte arrived. Whatever the transfer's end, once the
 // writer holds the blob's size the content is judged by its digest: a
 // mismatch discards it (the error matches ErrDigestMismatch).
-func (s *Service) download(ctx context.Context, f Fetcher, repo string, w *layout.Writer, b blobRef, rep *reporter) (bool, error) {
+func (s *Service) download(ctx context.Context, f Fetcher, repo string, w *layout.Writer, b blobRef, rep *reporter) (progressed bool, err error) {
 	d := w.Descriptor()
 	if w.Offset() == d.Size { // all there, but never committed
 		if b.layer {
 			rep.send(d.Digest, d.Size, StatusVerifying)
 		}
 		return false, w.Commit()
+	}
+	var dst io.Writer = w
+	if b.stream != nil && w.Offset() == 0 {
+		if tee := b.stream(d.Digest); tee != nil {
+			dst = io.MultiWriter(w, tee)
+			defer func() { tee.finish(err) }() // EOF only once the blob is committed
+		}
 	}
 	body, err := s.openBlob(ctx, f, repo, w)
 	if err != nil {
@@ -89,8 +96,8 @@ func (s *Service) download(ctx context.Context, f Fetcher, repo string, w *layou
 	defer body.Close()
 	start := w.Offset()
 	c := &counter{r: body, rep: rep, d: d.Digest, st: StatusDownloading, n: start, total: d.Size, silent: !b.layer}
-	_, copyErr := io.Copy(w, c)
-	progressed := w.Offset() > start
+	_, copyErr := io.Copy(dst, c)
+	progressed = w.Offset() > start
 	if errors.Is(copyErr, layout.ErrDigestMismatch) { // more bytes than the size
 		_ = w.Discard()
 		return progressed, copyErr

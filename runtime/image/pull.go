@@ -30,6 +30,9 @@ type PullResult struct {
 type blobRef struct {
 	desc  ocispec.Descriptor
 	layer bool
+	// stream, when set, may return a writer the download copies the
+	// blob into as well (see unpacker.stream).
+	stream func(digest.Digest) *layerTee
 }
 
 // Pull fetches image ref (a tag or a digest; normalised by ParseReference)
@@ -95,6 +98,9 @@ func (s *Service) pull(ctx context.Context, f Fetcher, t target, o *options) (Pu
 		tctx = up.ctx // a failed unpack stops the downloads
 	}
 	err = transfer(tctx, o, rep, blobs, StatusWaiting, func(ctx context.Context, b blobRef) error {
+		if up != nil && b.layer {
+			b.stream = up.stream // unpack it while it downloads, if a slot is free
+		}
 		if err := s.fetchBlob(ctx, f, t.repo, b, o, rep); err != nil {
 			return err
 		}

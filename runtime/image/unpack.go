@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
 
@@ -69,6 +70,9 @@ type unpacker struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 	err    error
+
+	mu      sync.Mutex
+	streams map[int]*layerStream // layers unpacking from their download (see stream)
 }
 
 // newUnpacker prepares to unpack image manifest img into o.unpack. It
@@ -108,7 +112,7 @@ func (s *Service) newUnpacker(ctx context.Context, f Fetcher, repo string, img n
 	}
 	u := &unpacker{
 		s: s, store: o.unpack, layers: m.Layers, diffIDs: diffIDs,
-		chain: snapshot.ChainIDs(diffIDs), at: map[digest.Digest][]int{},
+		chain: snapshot.ChainIDs(diffIDs), at: map[digest.Digest][]int{}, streams: map[int]*layerStream{},
 		parent: ctx,
 		sem:    make(chan struct{}, unpackConcurrency(o.concurrency)),
 	}
@@ -125,13 +129,25 @@ func unpackConcurrency(n int) int {
 	return max(1, min(n, runtime.GOMAXPROCS(0)))
 }
 
+// parentOf is the chain ID of the layer below layer i, "" for the base.
+func (u *unpacker) parentOf(i int) digest.Digest {
+	if i == 0 {
+		return ""
+	}
+	return u.chain[i-1]
+}
+
 // start unpacks the layers whose blob is d (now in the store) in the
-// background.
+// background, unless their unpack streamed from the download and
+// succeeded.
 func (u *unpacker) start(d digest.Digest) {
 	for _, i := range u.at[d] {
 		u.wg.Add(1)
 		go func() {
 			defer u.wg.Done()
+			if u.streamed(i) {
+				return
+			}
 			select {
 			case u.sem <- struct{}{}:
 			case <-u.ctx.Done():
@@ -141,11 +157,8 @@ func (u *unpacker) start(d digest.Digest) {
 			if u.ctx.Err() != nil {
 				return
 			}
-			var parent digest.Digest
-			if i > 0 {
-				parent = u.chain[i-1]
-			}
-			if err := u.s.unpackLayer(u.ctx, u.store, u.layers[i], u.diffIDs[i], u.chain[i], parent); err != nil {
+			open := func() (io.ReadCloser, error) { return u.s.store.Open(u.ctx, u.layers[i].Digest) }
+			if err := u.s.unpackLayer(u.ctx, u.store, u.layers[i], u.diffIDs[i], u.chain[i], u.parentOf(i), open); err != nil {
 				u.once.Do(func() { u.err = err; u.cancel() })
 			}
 		}()
@@ -162,8 +175,9 @@ func (u *unpacker) wait() error {
 	return u.parent.Err()
 }
 
-// unpackLayer applies layer l into the snapshot chainID unless it exists.
-func (s *Service) unpackLayer(ctx context.Context, store *snapshot.Store, l ocispec.Descriptor, diffID, chainID, parent digest.Digest) error {
+// unpackLayer applies layer l, read from what open returns, into the
+// snapshot chainID unless it exists.
+func (s *Service) unpackLayer(ctx context.Context, store *snapshot.Store, l ocispec.Descriptor, diffID, chainID, parent digest.Digest, open func() (io.ReadCloser, error)) error {
 	if _, err := store.Stat(ctx, chainID); err == nil {
 		return nil
 	}
@@ -175,7 +189,7 @@ func (s *Service) unpackLayer(ctx context.Context, store *snapshot.Store, l ocis
 		return fmt.Errorf("unpack layer %s: %w", l.Digest, err)
 	}
 	defer p.Abort()
-	r, err := s.store.Open(ctx, l.Digest)
+	r, err := open()
 	if err != nil {
 		return fmt.Errorf("unpack layer %s: %w", l.Digest, err)
 	}
