@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,5 +140,45 @@ func TestS3SameTree(t *testing.T) {
 		if strings.HasSuffix(k, "~partial") {
 			t.Errorf("Berth left a pending write behind: %s", k)
 		}
+	}
+}
+
+// TestS3Redirect turns storage.s3.redirect on: a blob GET answers 307 to a
+// presigned URL of the S3 server, which serves the blob's bytes, and real
+// clients pull through the redirect. HEADs stay with the registry.
+func TestS3Redirect(t *testing.T) {
+	t.Parallel()
+	st := TempS3(t)
+	st.Config["s3"].(map[string]any)["redirect"] = true
+	reg := startRegistry(t, Berth, st, startOptions{})
+	img := ociImage(t, 6<<20, 2)
+	want := push(t, reg.Ref("s3/redirect:v1"), img)
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := layers[0].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := reg.API(t)
+	resp := a.do("GET", "/v2/s3/redirect/blobs/"+d.String(), nil, nil).expect(t, http.StatusTemporaryRedirect)
+	loc := resp.Header.Get("Location")
+	if !strings.HasPrefix(loc, st.Bucket.Endpoint+"/") {
+		t.Fatalf("redirect to %q, not to the S3 server %s", loc, st.Bucket.Endpoint)
+	}
+	got := a.do("GET", loc, nil, nil).expect(t, http.StatusOK)
+	if sha256Digest(got.Body) != d.String() {
+		t.Errorf("the presigned URL served %d bytes with digest %s, want %s", len(got.Body), sha256Digest(got.Body), d)
+	}
+	a.do("HEAD", "/v2/s3/redirect/blobs/"+d.String(), nil, nil).expect(t, http.StatusOK)
+	a.do("GET", "/v2/s3/redirect/blobs/sha256:"+strings.Repeat("0", 64), nil, nil).expectError(t, http.StatusNotFound, "BLOB_UNKNOWN")
+	expectServed(t, reg.Ref("s3/redirect:v1"), want)
+	sameLayers(t, reg.Ref("s3/redirect:v1"), img)
+	if craneBin(t) != "" {
+		if got := crane(t, "digest", reg.Ref("s3/redirect:v1")); got != want.String() {
+			t.Errorf("crane digest %s, want %s", got, want)
+		}
+		crane(t, "pull", "--format=oci", reg.Ref("s3/redirect:v1"), filepath.Join(t.TempDir(), "pulled"))
 	}
 }

@@ -56,6 +56,7 @@ type crashUpload struct {
 	stopAt  int  // PATCH 2 stalls after this many bytes of the blob
 	abandon bool // give up after the kill instead of resuming
 	detour  bool // one more request before PATCH 2, to land it elsewhere
+	put     bool // send the rest as the closing PUT instead of PATCH 2
 
 	loc     string // the last Location
 	outcome string // "uninterrupted", "resumed at N", "abandoned", "failed: ..."
@@ -78,13 +79,26 @@ func (u *crashUpload) run(reached chan<- struct{}, gate <-chan struct{}) error {
 	}
 	u.loc = loc
 	body := &gatedReader{data: u.blob.Bytes[u.first:], stopAt: u.stopAt - u.first, reached: reached, gate: gate}
-	resp, err := u.c.sendReader("PATCH", loc, hdr{
+	method, target, h := "PATCH", loc, hdr{
 		"Content-Type", "application/octet-stream",
 		"Content-Range", fmt.Sprintf("%d-%d", u.first, len(u.blob.Bytes)-1),
-	}, body, int64(len(body.data)))
-	if err == nil && resp.Status == http.StatusAccepted {
+	}
+	if u.put {
+		method, h = "PUT", h[:2]
+		if target, err = setQuery(loc, "digest", u.blob.Digest); err != nil {
+			return err
+		}
+	}
+	resp, err := u.c.sendReader(method, target, h, body, int64(len(body.data)))
+	switch {
+	case err == nil && u.put && resp.Status == http.StatusCreated:
+		u.outcome = "uninterrupted"
+		return nil
+	case err == nil && !u.put && resp.Status == http.StatusAccepted:
 		u.outcome = "uninterrupted"
 		return u.c.finish(resp.Header.Get("Location"), u.blob, nil)
+	case err == nil && resp.Status < 500:
+		return fmt.Errorf("%s cut short by the kill answered:\n%s", method, resp)
 	}
 	if u.abandon {
 		u.outcome = "abandoned"
@@ -157,16 +171,17 @@ func TestScaleOutSIGKILL(t *testing.T) {
 	}
 	before := stateOf(t, replicas[0])
 
-	// Four uploads, caught in PATCH 2. Each route key's requests go to
-	// replicas 0, 1, 2...: three PATCH 2s land on replica 2, the victim,
-	// and the detour sends the fourth to replica 0, a survivor.
+	// Five uploads, caught in their second request with a body. Each route
+	// key's requests go to replicas 0, 1, 2...: three PATCHes and a closing
+	// PUT land on replica 2, the victim, and the detour sends the fourth
+	// upload's PATCH to replica 0, a survivor.
 	const victim = 2
-	uploads := make([]*crashUpload, 4)
+	uploads := make([]*crashUpload, 5)
 	for i := range uploads {
 		uploads[i] = &crashUpload{
 			c:    newRawClient(p.URL("/"), fmt.Sprintf("crash-%d", i)),
 			repo: fmt.Sprintf("crash/upload-%d", i), blob: newBlob(t, 16<<20+i),
-			first: 6 << 20, stopAt: 13 << 20, abandon: i == 0, detour: i == 3,
+			first: 6 << 20, stopAt: 13 << 20, abandon: i == 0, detour: i == 3, put: i == 4,
 		}
 		uploads[i].c.c.Timeout = time.Minute
 	}
@@ -194,14 +209,14 @@ func TestScaleOutSIGKILL(t *testing.T) {
 	for i, u := range uploads {
 		t.Logf("upload %d: %s", i, u.outcome)
 	}
-	cut := 0
+	cut := map[string]int{}
 	for _, r := range p.routes("*") {
-		if r.Method == "PATCH" && r.Replica == victim && r.Status == http.StatusBadGateway {
-			cut++
+		if r.Replica == victim && r.Status == http.StatusBadGateway {
+			cut[r.Method]++
 		}
 	}
-	if cut != 3 {
-		t.Errorf("the kill cut %d PATCHes short, want 3", cut)
+	if cut["PATCH"] != 3 || cut["PUT"] != 1 || len(cut) != 2 {
+		t.Errorf("the kill cut short %v, want 3 PATCHes and 1 PUT", cut)
 	}
 	t.Logf("S3 multipart uploads left in the bucket after the uploads: %d", len(multipartUploads(t, bucket)))
 

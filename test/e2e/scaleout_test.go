@@ -154,12 +154,25 @@ func scaleOut(t *testing.T, st Storage) {
 	agreeOnTag(t, replicas, "scale/moving", "latest", moving)
 	expected["scale/moving:latest"] = readAfterWrite(t, replicas, moving)
 
-	// Phase 3: deletes while others pull.
+	// Phase 3: deletes while others pull. Every replica has just served
+	// what is deleted, so none may answer from memory afterwards.
 	deleted := map[string]string{
 		"manifest scale/mono-0@" + monoImages[0].Digest:        "404 MANIFEST_UNKNOWN",
 		"scale/chunked-0@" + chunkedImages[0].Layers[1].Digest: "404 BLOB_UNKNOWN",
 		"manifest scale/moving@" + moving[3].Digest:            "404 MANIFEST_UNKNOWN",
+		"manifest scale/mono-1@" + monoImages[1].Digest:        sizeString(len(monoImages[1].Bytes)),
 	}
+	for _, r := range replicas {
+		a := r.API(t)
+		for _, m := range []string{"scale/mono-0/manifests/" + monoImages[0].Digest, "scale/moving/manifests/" + moving[3].Digest, "scale/mono-1/manifests/v1"} {
+			a.do("HEAD", "/v2/"+m, hdr{"Accept", ociManifest}, nil).expect(t, http.StatusOK)
+		}
+		a.do("HEAD", "/v2/scale/chunked-0/blobs/"+chunkedImages[0].Layers[1].Digest, nil, nil).expect(t, http.StatusOK)
+	}
+	w.spawn("delete tag", func() error {
+		_, err := newRawClient(p.URL("/"), "").call("DELETE", "/v2/scale/mono-1/manifests/v1", nil, nil, http.StatusAccepted)
+		return err
+	})
 	w.spawn("delete manifest", func() error {
 		_, err := newRawClient(p.URL("/"), "").call("DELETE", "/v2/scale/mono-0/manifests/"+monoImages[0].Digest, nil, nil, http.StatusAccepted)
 		return err
@@ -177,6 +190,10 @@ func scaleOut(t *testing.T, st Storage) {
 	}
 	w.wait(t)
 	delete(expected, "scale/mono-0:v1")
+	delete(expected, "scale/mono-1:v1")
+	for _, r := range replicas {
+		r.API(t).do("HEAD", "/v2/scale/mono-1/manifests/v1", nil, nil).expect(t, http.StatusNotFound)
+	}
 	for k, v := range deleted {
 		expected[k] = v
 		extra = append(extra, k)
