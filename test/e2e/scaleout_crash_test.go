@@ -204,6 +204,11 @@ func TestScaleOutSIGKILL(t *testing.T) {
 	replicas[victim].cmd.Process.Kill()
 	<-replicas[victim].done
 	p.setDown(victim, true, "")
+	for _, u := range uploads { // nothing of an unfinished upload is served
+		for _, r := range replicas[:victim] {
+			r.API(t).do("HEAD", "/v2/"+u.repo+"/blobs/"+u.blob.Digest, nil, nil).expect(t, http.StatusNotFound)
+		}
+	}
 	once.Do(func() { close(gate) })
 	w.wait(t)
 	for i, u := range uploads {
