@@ -53,26 +53,86 @@ func TestScaleOut(t *testing.T) {
 	}
 }
 
+// scaleRun is one TestScaleOut run: the replicas, the proxy, the clients
+// at work and what every replica must serve at the end.
+type scaleRun struct {
+	p        *roundRobin
+	replicas []*Registry
+	w        workers
+	expected map[string]string // replicaState keys and values
+	extra    []string          // replicaState keys no tag reaches
+
+	base    blobData      // uploaded by three clients at once
+	chunked []rawManifest // scale/chunked-N:v1
+	mono    []rawManifest // scale/mono-N:v1
+	moving  []rawManifest // candidates for scale/moving:latest
+}
+
 func scaleOut(t *testing.T, st Storage) {
 	craneBin, skopeoBin := craneBin(t), skopeoBin(t)
-	replicas := startReplicas(t, st, 3, startOptions{})
-	p := newRoundRobin(t, replicas)
-	var extra []string // REPO@DIGEST of blobs no manifest reaches
-	expected := map[string]string{}
+	s := &scaleRun{replicas: startReplicas(t, st, 3, startOptions{}), expected: map[string]string{}}
+	s.p = newRoundRobin(t, s.replicas)
 
 	// Phase 1: pushes from every kind of client at once.
-	var w workers
-	base := newBlob(t, 6<<20+5) // uploaded by three clients at once
-	chunkedImages := make([]rawManifest, 3)
-	for i := range chunkedImages {
+	s.pushRaw(t)
+	pushGGCR(t, s.p, &s.w, s.expected)
+	craneTar := filepath.Join(t.TempDir(), "layer.tar")
+	writeTar(t, craneTar, map[string]string{"etc/scale": "pushed by crane through the proxy\n"})
+	s.w.spawn("crane append", func() error {
+		_, err := tryRun(craneBin, "--insecure", "append", "-f", craneTar, "-t", s.p.Ref("scale/crane:v1"))
+		return err
+	})
+	skopeoImg := ociImage(t, 300<<10, 2)
+	s.expected["scale/skopeo:v1"] = digestOf(t, skopeoImg).String()
+	skopeoSrc := "oci:" + ociLayout(t, skopeoImg, "v1") + ":v1"
+	s.w.spawn("skopeo copy", func() error {
+		_, err := tryRun(skopeoBin, "copy", "--quiet", "--dest-tls-verify=false", "--preserve-digests",
+			skopeoSrc, "docker://"+s.p.Ref("scale/skopeo:v1"))
+		return err
+	})
+	s.w.wait(t)
+	for i := range s.chunked {
+		expectRotation(t, s.p, fmt.Sprintf("chunked-%d", i), len(s.replicas))
+	}
+
+	// Phase 2: pulls, a cross-repository copy and tag moves at once.
+	s.pulls("scale/ggcr-0:v1", "scale/ggcr-1:v1", "scale/multi:latest", "scale/skopeo:v1", "scale/crane:v1")
+	s.w.spawn("crane copy", func() error {
+		_, err := tryRun(craneBin, "--insecure", "copy", s.p.Ref("scale/ggcr-0:v1"), s.p.Ref("scale/copied:v1"))
+		return err
+	})
+	s.expected["scale/copied:v1"] = s.expected["scale/ggcr-0:v1"]
+	moveTag(t, s.p, &s.w, s.moving)
+	s.w.wait(t)
+	agreeOnTag(t, s.replicas, "scale/moving", "latest", s.moving)
+	s.expected["scale/moving:latest"] = readAfterWrite(t, s.replicas, s.moving)
+
+	// Phase 3: deletes while others pull.
+	s.deletes(t)
+	s.expected["catalog"] = "scale/chunked-0,scale/chunked-1,scale/chunked-2,scale/copied,scale/crane," +
+		"scale/ggcr-0,scale/ggcr-1,scale/ggcr-2,scale/mono-0,scale/mono-1,scale/moving,scale/multi,scale/skopeo"
+
+	states := statesOf(t, s.replicas, s.extra...)
+	sameStates(t, s.replicas, states)
+	expectState(t, states[0], s.expected)
+	t.Logf("%d digests, tags and lists identical on every replica; requests per replica %v; absolute Locations rewritten: %d",
+		len(states[0]), s.p.perReplica(), s.p.rewritten)
+}
+
+// pushRaw starts the hand-made uploads: chunked ones (the shared base blob
+// too, by three clients at once), monolithic ones, and the tag candidates.
+func (s *scaleRun) pushRaw(t testing.TB) {
+	t.Helper()
+	s.base = newBlob(t, 6<<20+5)
+	for i := range 3 {
 		repo, key := fmt.Sprintf("scale/chunked-%d", i), fmt.Sprintf("chunked-%d", i)
-		m := newRawManifest(t, base, newBlob(t, 11<<20+4099))
-		chunkedImages[i] = m
-		expected[repo+":v1"] = m.Digest
-		expected[repo+"@"+m.Layers[1].Digest] = sizeString(len(m.Layers[1].Bytes))
-		w.spawn(key, func() error {
-			c := newRawClient(p.URL("/"), key)
-			if err := c.chunked(repo, base, 2<<20, 1, 3<<20); err != nil {
+		m := newRawManifest(t, s.base, newBlob(t, 11<<20+4099))
+		s.chunked = append(s.chunked, m)
+		s.expected[repo+":v1"] = m.Digest
+		s.expected[repo+"@"+m.Layers[1].Digest] = sizeString(len(m.Layers[1].Bytes))
+		s.w.spawn(key, func() error {
+			c := newRawClient(s.p.URL("/"), key)
+			if err := c.chunked(repo, s.base, 2<<20, 1, 3<<20); err != nil {
 				return fmt.Errorf("shared blob: %w", err)
 			}
 			if err := c.chunked(repo, m.Layers[1], 3<<20, 1, 4<<20+3, 5<<19); err != nil {
@@ -84,14 +144,13 @@ func scaleOut(t *testing.T, st Storage) {
 			return c.putManifest(repo, "v1", m)
 		})
 	}
-	monoImages := make([]rawManifest, 2)
-	for i := range monoImages {
+	for i := range 2 {
 		repo, key := fmt.Sprintf("scale/mono-%d", i), fmt.Sprintf("mono-%d", i)
 		m := newRawManifest(t, newBlob(t, 2<<20+i))
-		monoImages[i] = m
-		expected[repo+":v1"] = m.Digest
-		w.spawn(key, func() error {
-			c := newRawClient(p.URL("/"), key)
+		s.mono = append(s.mono, m)
+		s.expected[repo+":v1"] = m.Digest
+		s.w.spawn(key, func() error {
+			c := newRawClient(s.p.URL("/"), key)
 			if err := c.monolithic(repo, m.Layers[0]); err != nil {
 				return err
 			}
@@ -101,113 +160,71 @@ func scaleOut(t *testing.T, st Storage) {
 			return c.putManifest(repo, "v1", m)
 		})
 	}
-	moving := make([]rawManifest, 4) // candidates for scale/moving:latest
-	for i := range moving {
-		moving[i] = newRawManifest(t, newBlob(t, 1024))
+	for range 4 {
+		s.moving = append(s.moving, newRawManifest(t, newBlob(t, 1024)))
 	}
-	w.spawn("moving", func() error {
-		c := newRawClient(p.URL("/"), "")
-		for _, m := range moving {
-			if err := c.monolithic("scale/moving", m.Layers[0]); err != nil {
-				return err
-			}
-			if err := c.monolithic("scale/moving", m.Config); err != nil {
-				return err
-			}
-			if err := c.putManifest("scale/moving", m.Digest, m); err != nil {
-				return err
+	s.w.spawn("moving", func() error {
+		c := newRawClient(s.p.URL("/"), "")
+		for _, m := range s.moving {
+			for _, err := range []error{c.monolithic("scale/moving", m.Layers[0]),
+				c.monolithic("scale/moving", m.Config), c.putManifest("scale/moving", m.Digest, m)} {
+				if err != nil {
+					return err
+				}
 			}
 		}
-		return c.putManifest("scale/moving", "latest", moving[0])
+		return c.putManifest("scale/moving", "latest", s.moving[0])
 	})
-	pushGGCR(t, p, &w, expected)
-	craneTar := filepath.Join(t.TempDir(), "layer.tar")
-	writeTar(t, craneTar, map[string]string{"etc/scale": "pushed by crane through the proxy\n"})
-	w.spawn("crane append", func() error {
-		_, err := tryRun(craneBin, "--insecure", "append", "-f", craneTar, "-t", p.Ref("scale/crane:v1"))
-		return err
-	})
-	skopeoImg := ociImage(t, 300<<10, 2)
-	expected["scale/skopeo:v1"] = digestOf(t, skopeoImg).String()
-	skopeoSrc := "oci:" + ociLayout(t, skopeoImg, "v1") + ":v1"
-	w.spawn("skopeo copy", func() error {
-		_, err := tryRun(skopeoBin, "copy", "--quiet", "--dest-tls-verify=false", "--preserve-digests",
-			skopeoSrc, "docker://"+p.Ref("scale/skopeo:v1"))
-		return err
-	})
-	w.wait(t)
-	for i := range 3 {
-		expectRotation(t, p, fmt.Sprintf("chunked-%d", i), len(replicas))
-	}
+}
 
-	// Phase 2: pulls, a cross-repository copy and tag moves at once.
-	for _, r := range []string{"scale/ggcr-0:v1", "scale/ggcr-1:v1", "scale/multi:latest", "scale/skopeo:v1", "scale/crane:v1"} {
-		w.spawn("pull "+r, func() error { return pullValid(p.Ref(r)) })
+// pulls starts a validating go-containerregistry pull of each reference.
+func (s *scaleRun) pulls(refs ...string) {
+	for _, r := range refs {
+		s.w.spawn("pull "+r, func() error { return pullValid(s.p.Ref(r)) })
 	}
-	w.spawn("crane copy", func() error {
-		_, err := tryRun(craneBin, "--insecure", "copy", p.Ref("scale/ggcr-0:v1"), p.Ref("scale/copied:v1"))
-		return err
-	})
-	expected["scale/copied:v1"] = expected["scale/ggcr-0:v1"]
-	moveTag(t, p, &w, moving)
-	w.wait(t)
-	agreeOnTag(t, replicas, "scale/moving", "latest", moving)
-	expected["scale/moving:latest"] = readAfterWrite(t, replicas, moving)
+}
 
-	// Phase 3: deletes while others pull. Every replica has just served
-	// what is deleted, so none may answer from memory afterwards.
+// deletes removes a tag, two manifests and a blob link through the proxy
+// while others pull. Every replica has just served what is deleted, so a
+// replica answering from memory afterwards would show.
+func (s *scaleRun) deletes(t testing.TB) {
+	t.Helper()
+	layer := s.chunked[0].Layers[1].Digest
 	deleted := map[string]string{
-		"manifest scale/mono-0@" + monoImages[0].Digest:        "404 MANIFEST_UNKNOWN",
-		"scale/chunked-0@" + chunkedImages[0].Layers[1].Digest: "404 BLOB_UNKNOWN",
-		"manifest scale/moving@" + moving[3].Digest:            "404 MANIFEST_UNKNOWN",
-		"manifest scale/mono-1@" + monoImages[1].Digest:        sizeString(len(monoImages[1].Bytes)),
+		"manifest scale/mono-0@" + s.mono[0].Digest:   "404 MANIFEST_UNKNOWN",
+		"scale/chunked-0@" + layer:                    "404 BLOB_UNKNOWN",
+		"manifest scale/moving@" + s.moving[3].Digest: "404 MANIFEST_UNKNOWN",
+		"manifest scale/mono-1@" + s.mono[1].Digest:   sizeString(len(s.mono[1].Bytes)), // only its tag goes
+		"scale/chunked-1@" + s.base.Digest:            sizeString(len(s.base.Bytes)),
 	}
-	for _, r := range replicas {
-		a := r.API(t)
-		for _, m := range []string{"scale/mono-0/manifests/" + monoImages[0].Digest, "scale/moving/manifests/" + moving[3].Digest, "scale/mono-1/manifests/v1"} {
-			a.do("HEAD", "/v2/"+m, hdr{"Accept", ociManifest}, nil).expect(t, http.StatusOK)
+	paths := []string{
+		"/v2/scale/mono-1/manifests/v1",
+		"/v2/scale/mono-0/manifests/" + s.mono[0].Digest,
+		"/v2/scale/chunked-0/blobs/" + layer,
+		"/v2/scale/moving/manifests/" + s.moving[3].Digest,
+	}
+	for _, r := range s.replicas {
+		for _, path := range paths {
+			r.API(t).do("HEAD", path, hdr{"Accept", ociManifest}, nil).expect(t, http.StatusOK)
 		}
-		a.do("HEAD", "/v2/scale/chunked-0/blobs/"+chunkedImages[0].Layers[1].Digest, nil, nil).expect(t, http.StatusOK)
 	}
-	w.spawn("delete tag", func() error {
-		_, err := newRawClient(p.URL("/"), "").call("DELETE", "/v2/scale/mono-1/manifests/v1", nil, nil, http.StatusAccepted)
-		return err
-	})
-	w.spawn("delete manifest", func() error {
-		_, err := newRawClient(p.URL("/"), "").call("DELETE", "/v2/scale/mono-0/manifests/"+monoImages[0].Digest, nil, nil, http.StatusAccepted)
-		return err
-	})
-	w.spawn("delete blob", func() error {
-		_, err := newRawClient(p.URL("/"), "").call("DELETE", "/v2/scale/chunked-0/blobs/"+chunkedImages[0].Layers[1].Digest, nil, nil, http.StatusAccepted)
-		return err
-	})
-	w.spawn("delete untagged manifest", func() error {
-		_, err := newRawClient(p.URL("/"), "").call("DELETE", "/v2/scale/moving/manifests/"+moving[3].Digest, nil, nil, http.StatusAccepted)
-		return err
-	})
-	for _, r := range []string{"scale/ggcr-2:v1", "scale/copied:v1", "scale/multi:latest"} {
-		w.spawn("pull "+r, func() error { return pullValid(p.Ref(r)) })
+	for _, path := range paths {
+		s.w.spawn("DELETE "+path, func() error {
+			_, err := newRawClient(s.p.URL("/"), "").call("DELETE", path, nil, nil, http.StatusAccepted)
+			return err
+		})
 	}
-	w.wait(t)
-	delete(expected, "scale/mono-0:v1")
-	delete(expected, "scale/mono-1:v1")
-	for _, r := range replicas {
+	s.pulls("scale/ggcr-2:v1", "scale/copied:v1", "scale/multi:latest")
+	s.w.wait(t)
+	for _, r := range s.replicas {
 		r.API(t).do("HEAD", "/v2/scale/mono-1/manifests/v1", nil, nil).expect(t, http.StatusNotFound)
 	}
+	delete(s.expected, "scale/mono-0:v1")
+	delete(s.expected, "scale/mono-1:v1")
 	for k, v := range deleted {
-		expected[k] = v
-		extra = append(extra, k)
+		s.expected[k] = v
+		s.extra = append(s.extra, k)
 	}
-	expected["scale/chunked-1@"+base.Digest] = sizeString(len(base.Bytes))
-
-	expected["catalog"] = "scale/chunked-0,scale/chunked-1,scale/chunked-2,scale/copied,scale/crane," +
-		"scale/ggcr-0,scale/ggcr-1,scale/ggcr-2,scale/mono-0,scale/mono-1,scale/moving,scale/multi,scale/skopeo"
-
-	states := statesOf(t, replicas, extra...)
-	sameStates(t, replicas, states)
-	expectState(t, states[0], expected)
-	t.Logf("%d digests, tags and lists identical on every replica; requests per replica %v; absolute Locations rewritten: %d",
-		len(states[0]), p.perReplica(), p.rewritten)
 }
 
 // expectRotation fails unless the requests with route key went to every
