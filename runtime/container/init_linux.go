@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -17,6 +18,15 @@ import (
 func Init(args []string) int {
 	if len(args) < 3 || args[1] != InitArg {
 		fmt.Fprintln(os.Stderr, "ctl: bad container init invocation")
+		return 127
+	}
+	// The parent-death signal is per thread and does not survive an exec
+	// from another thread than the one it was set on: set it again on the
+	// thread that will exec, so the container dies with ctl (or its
+	// monitor) even when it is SIGKILLed.
+	runtime.LockOSThread()
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "ctl: container init: prctl:", err)
 		return 127
 	}
 	var cfg initConfig

@@ -60,34 +60,39 @@ func (r *Runtime) reconcile(rec *Record) {
 	_ = r.writeRecord(rec)
 }
 
-// processAlive reports whether pid runs and, when start is not 0, is the
-// process that started then (not a later one given the same PID).
+// processAlive reports whether pid runs (a zombie does not: the one whose
+// parent was killed waits for an init that may be slow to reap it) and,
+// when start is not 0, is the process that started then (not a later one
+// given the same PID).
 func processAlive(pid int, start uint64) bool {
-	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
+	got, state, err := processStat(pid)
+	if err != nil || state == "Z" || state == "X" {
 		return false
 	}
-	if start == 0 {
-		return true
-	}
-	got, err := processStart(pid)
-	return err == nil && got == start
+	return start == 0 || got == start
 }
 
-// processStart is field 22 of /proc/PID/stat: when the process started,
-// in clock ticks since boot.
+// processStart is when the process started, in clock ticks since boot.
 func processStart(pid int) (uint64, error) {
+	start, _, err := processStat(pid)
+	return start, err
+}
+
+// processStat reads fields 22 (start time) and 3 (state) of /proc/PID/stat.
+func processStat(pid int) (start uint64, state string, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	// The command name (field 2) is in parentheses and may hold spaces.
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+		return 0, "", fmt.Errorf("/proc/%d/stat: malformed", pid)
 	}
 	f := strings.Fields(string(b[i+1:])) // from field 3
 	if len(f) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+		return 0, "", fmt.Errorf("/proc/%d/stat: malformed", pid)
 	}
-	return strconv.ParseUint(f[19], 10, 64)
+	start, err = strconv.ParseUint(f[19], 10, 64)
+	return start, f[0], err
 }

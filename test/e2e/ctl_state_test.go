@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,7 +83,8 @@ func TestCtlRunKilled(t *testing.T) {
 		}
 	}
 	if !strings.Contains(ps, "Exited (255)") || !strings.Contains(ps, "victim") {
-		t.Fatalf("ctl ps -a after ctl run was killed:\n%s", ps)
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", rec.Pid))
+		t.Fatalf("ctl ps -a after ctl run was killed:\n%s\nits process: %s", ps, stat)
 	}
 	if ps := c.run(t, "ps"); strings.Contains(ps, "victim") {
 		t.Errorf("ctl ps lists the dead container as running:\n%s", ps)
