@@ -109,6 +109,7 @@ type options struct {
 	maxEntries   int
 	whiteout     WhiteoutMode
 	unprivileged bool
+	blobVerified bool
 	noOpenat2    bool // tests: force the securejoin fallback
 }
 
@@ -130,6 +131,12 @@ func WithWhiteoutMode(m WhiteoutMode) Option { return func(o *options) { o.white
 // changed and only user.* xattrs are applied. Whiteouts in Overlay mode
 // still need mknod; use Remove mode for a rootless flat unpack.
 func WithUnprivileged() Option { return func(o *options) { o.unprivileged = true } }
+
+// WithBlobVerified tells ApplyLayer that the caller checks the compressed
+// blob against its digest (a content store did when it committed the
+// blob, or does before the stream reaches EOF), so ApplyLayer hashes only
+// the uncompressed tar against the diff ID.
+func WithBlobVerified() Option { return func(o *options) { o.blobVerified = true } }
 
 func buildOptions(opts []Option) (options, error) {
 	o := options{maxSize: DefaultMaxSize, maxEntries: DefaultMaxEntries}

@@ -10,10 +10,10 @@ import (
 
 // ApplyLayer decompresses the layer blob compressed (gzip, zstd or plain),
 // applies it to root like Apply, and checks both digests while bytes pass:
-// layerDigest over the compressed blob and diffID over the uncompressed
-// tar. A mismatch returns ErrDigestMismatch, but only after the layer was
-// applied: the caller must then delete root (it is half trusted content),
-// as it must after any other error.
+// layerDigest over the compressed blob (unless WithBlobVerified) and
+// diffID over the uncompressed tar. A mismatch returns ErrDigestMismatch,
+// but only after the layer was applied: the caller must then delete root
+// (it is half trusted content), as it must after any other error.
 func ApplyLayer(ctx context.Context, root string, compressed io.Reader, layerDigest, diffID digest.Digest, opts ...Option) (Stats, error) {
 	for _, d := range []digest.Digest{layerDigest, diffID} {
 		if err := d.Validate(); err != nil {
@@ -25,7 +25,10 @@ func ApplyLayer(ctx context.Context, root string, compressed io.Reader, layerDig
 		return Stats{}, err
 	}
 	lv := layerDigest.Algorithm().Digester()
-	dr, err := Decompress(io.TeeReader(compressed, lv.Hash()))
+	if !o.blobVerified {
+		compressed = io.TeeReader(compressed, lv.Hash())
+	}
+	dr, err := Decompress(compressed)
 	if err != nil {
 		return Stats{}, fmt.Errorf("archive: layer %s: %w", layerDigest, err)
 	}
@@ -38,13 +41,13 @@ func ApplyLayer(ctx context.Context, root string, compressed io.Reader, layerDig
 		_, err = io.Copy(io.Discard, lr)
 	}
 	if err == nil {
-		_, err = io.Copy(io.Discard, io.TeeReader(compressed, lv.Hash()))
+		_, err = io.Copy(io.Discard, compressed)
 	}
 	st.Bytes = lr.n
 	if err != nil {
 		return st, fmt.Errorf("archive: layer %s: %w", layerDigest, err)
 	}
-	if got := lv.Digest(); got != layerDigest {
+	if got := lv.Digest(); got != layerDigest && !o.blobVerified {
 		return st, fmt.Errorf("%w: layer %s hashed to %s", ErrDigestMismatch, layerDigest, got)
 	}
 	if got := dv.Digest(); got != diffID {

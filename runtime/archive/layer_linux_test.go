@@ -78,16 +78,19 @@ func TestApplyLayer(t *testing.T) {
 			cases := []struct {
 				name           string
 				layer, diff    digest.Digest
+				opts           []Option
 				wantMismatched bool
 			}{
-				{"match", good, diffID, false},
-				{"layer digest mismatch", bad, diffID, true},
-				{"diff id mismatch", good, bad, true},
+				{"match", good, diffID, nil, false},
+				{"layer digest mismatch", bad, diffID, nil, true},
+				{"diff id mismatch", good, bad, nil, true},
+				{"blob verified by the caller", bad, diffID, []Option{WithBlobVerified()}, false},
+				{"blob verified, diff id mismatch", good, bad, []Option{WithBlobVerified()}, true},
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					s := newSandbox(t)
-					st, err := ApplyLayer(context.Background(), s.root, bytes.NewReader(blob), c.layer, c.diff)
+					st, err := ApplyLayer(context.Background(), s.root, bytes.NewReader(blob), c.layer, c.diff, c.opts...)
 					if c.wantMismatched {
 						if !errors.Is(err, ErrDigestMismatch) {
 							t.Fatalf("ApplyLayer: %v, want ErrDigestMismatch", err)

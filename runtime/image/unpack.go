@@ -194,7 +194,9 @@ func (s *Service) unpackLayer(ctx context.Context, store *snapshot.Store, l ocis
 		return fmt.Errorf("unpack layer %s: %w", l.Digest, err)
 	}
 	defer r.Close()
-	if _, err := layerarchive.ApplyLayer(ctx, p.Dir(), r, l.Digest, diffID); err != nil {
+	// The store checked the blob's digest when it committed it (a stream
+	// from the download ends only once that is done).
+	if _, err := layerarchive.ApplyLayer(ctx, p.Dir(), r, l.Digest, diffID, layerarchive.WithBlobVerified()); err != nil {
 		if errors.Is(err, layerarchive.ErrDigestMismatch) {
 			err = fmt.Errorf("%w: %w", ErrDigestMismatch, err)
 		}
