@@ -14,6 +14,8 @@
 // Environment:
 //
 //	E2E_REGISTRY       registry under test: "berth" (default) or "distribution"
+//	E2E_STORAGE        its storage: "filesystem" (default) or "s3" (a versitygw
+//	                   per test from .tools/bin; make e2e-s3)
 //	E2E_REGISTRY_BIN   use this Berth binary instead of building bin/registry
 //	E2E_CTL_BIN        use this ctl binary instead of building bin/ctl
 //	E2E_DOCKER_HOST    use this docker daemon instead of scripts/dockerd.sh's
