@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berthhq/berth/storage"
 )
@@ -137,6 +138,16 @@ func TestCatalogIndex(t *testing.T) {
 		}
 		if got, more, err := replicaA.Catalog(ctx, "new/three", 2); err != nil || !slices.Equal(got, want[1:3]) || !more {
 			t.Fatalf("page after new/three = %q, more %v, %v; want %q, more", got, more, err, want[1:3])
+		}
+		// A repository that a registry without the index (registry:2)
+		// creates later is indexed by the next upload purge.
+		pushImage(t, mustRepo(t, unindexed, "late/four"), "v1", nil)
+		if _, err := replicaB.PurgeUploads(ctx, time.Now().Add(-time.Hour), false); err != nil {
+			t.Fatal(err)
+		}
+		want = []string{"late/four", "new/three", "old/one", "old/two", "x"}
+		if got, _, err := replicaA.Catalog(ctx, "", -1); err != nil || !slices.Equal(got, want) {
+			t.Fatalf("catalog after the purge's refresh = %q, %v; want %q", got, err, want)
 		}
 		// The index is not the catalog's only truth for the walk: a Store
 		// without it still finds every repository.

@@ -23,7 +23,8 @@ import (
 // built once from a walk of repositories/ when its "built" marker is absent
 // (a bucket written by registry:2, or by a Berth before the index), by
 // whichever replica first serves a catalog request. Repositories that
-// registry:2 pushes into the bucket after that are not indexed.
+// registry:2 pushes into the bucket after that are indexed by the next
+// upload purge, whose walk visits every repository anyway.
 
 func catalogIndexPath() string { return path.Join(rootPath, "_berth", "catalog") }
 
@@ -134,4 +135,31 @@ func (s *Store) indexAll(ctx context.Context, names []string) error {
 	close(next)
 	wg.Wait()
 	return first
+}
+
+// refreshIndex writes index entries for the repositories in names that the
+// index lacks.
+func (s *Store) refreshIndex(ctx context.Context, names []string) error {
+	if !s.index.on {
+		return nil
+	}
+	indexed, err := s.indexedRepositories(ctx)
+	if err != nil {
+		return err
+	}
+	have := make(map[string]bool, len(indexed))
+	for _, name := range indexed {
+		have[name] = true
+	}
+	var missing []string
+	for _, name := range names {
+		if !have[name] {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	s.log.Info("indexing repositories created without the catalog index", "count", len(missing))
+	return s.indexAll(ctx, missing)
 }

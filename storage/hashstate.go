@@ -81,20 +81,20 @@ func (u *Upload) rehashRange(ctx context.Context, h hash.Hash, from, to int64) e
 	return err
 }
 
-// saveHash stores h as the state at offset to and drops the state at from.
-func (u *Upload) saveHash(ctx context.Context, h hash.Hash, from, to int64) error {
+// saveHash stores h as the state at offset to.
+func (u *Upload) saveHash(ctx context.Context, h hash.Hash, to int64) error {
 	b, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return err
 	}
 	dir := uploadHashStatesPath(u.r.name, u.id, digest.SHA256)
-	if err := u.r.s.d.PutContent(ctx, path.Join(dir, strconv.FormatInt(to, 10)), b); err != nil {
-		return err
-	}
-	if from > 0 {
-		// Best effort: a stale state is only ever used when it is the
-		// nearest one below the data's size, and then it is still right.
-		_ = u.r.s.d.Delete(ctx, path.Join(dir, strconv.FormatInt(from, 10)))
-	}
-	return nil
+	return u.r.s.d.PutContent(ctx, path.Join(dir, strconv.FormatInt(to, 10)), b)
+}
+
+// dropHash removes the state at offset at, best effort: a stale state is
+// only ever used when it is the nearest one below the data's size, and
+// then it is still right.
+func (u *Upload) dropHash(ctx context.Context, at int64) {
+	dir := uploadHashStatesPath(u.r.name, u.id, digest.SHA256)
+	_ = u.r.s.d.Delete(ctx, path.Join(dir, strconv.FormatInt(at, 10)))
 }

@@ -12,9 +12,10 @@ import (
 
 // PurgeUploads removes upload sessions started before olderThan in every
 // repository, as registry:2's uploadpurging does, and returns how many it
-// removed (or, with dryRun, would remove).
+// removed (or, with dryRun, would remove). Its walk also brings the catalog
+// index up to date, when the Store keeps one.
 func (s *Store) PurgeUploads(ctx context.Context, olderThan time.Time, dryRun bool) (int, error) {
-	var stale []string
+	var stale, repos []string
 	root := reposPath()
 	err := s.d.Walk(ctx, root, func(fi driver.FileInfo) error {
 		if !fi.IsDir() {
@@ -23,6 +24,9 @@ func (s *Store) PurgeUploads(ctx context.Context, olderThan time.Time, dryRun bo
 		base := path.Base(fi.Path())
 		if !strings.HasPrefix(base, "_") {
 			return nil
+		}
+		if base == "_manifests" {
+			repos = append(repos, strings.TrimPrefix(path.Dir(fi.Path()), root+"/"))
 		}
 		if base == "_uploads" {
 			ids, err := s.d.List(ctx, fi.Path())
@@ -42,6 +46,11 @@ func (s *Store) PurgeUploads(ctx context.Context, olderThan time.Time, dryRun bo
 	}
 	if dryRun {
 		return len(stale), nil
+	}
+	// The walk has seen every repository: index those another registry
+	// (registry:2 sharing the bucket) created since the index was built.
+	if err := s.refreshIndex(ctx, repos); err != nil {
+		s.log.Warn("refreshing the catalog index", "err", err)
 	}
 	removed := 0
 	if p, ok := s.d.(driver.Purger); ok {

@@ -120,22 +120,30 @@ func (u *Upload) append(ctx context.Context, body io.Reader, start int64, persis
 		return size, nil, copyErr
 	}
 	// A chunk is kept by closing the writer; only the request that
-	// finishes the upload commits (fsyncs) the data, once, before the blob
-	// is published. Should a crash lose chunk bytes after their hash state
-	// was stored, the data's size is the truth: loadHash then rebuilds the
-	// state from the data, and the client resumes from what survived.
-	if persist {
-		err = w.Close()
-	} else {
-		err = w.Commit(ctx)
-	}
-	if err != nil {
-		return size, nil, err
-	}
+	// finishes the upload, with its body whole, commits (fsyncs) the data,
+	// once, before the blob is published. The hash state after the chunk is stored first, and
+	// the one before it removed only once the chunk is kept: whenever the
+	// process dies, a state at the data's size exists, which matters where
+	// data cannot be read back to rebuild one (S3 keeps it in an unfinished
+	// multipart upload). A client that hung up has cancelled ctx, but what
+	// did arrive is still recorded.
 	newSize := size + n
-	if persist && n > 0 {
-		if err := u.saveHash(ctx, h, size, newSize); err != nil {
-			return newSize, nil, err
+	if !persist && copyErr == nil {
+		if err := w.Commit(ctx); err != nil {
+			return size, nil, err
+		}
+	} else {
+		keep := context.WithoutCancel(ctx)
+		if n > 0 {
+			if err := u.saveHash(keep, h, newSize); err != nil {
+				return size, nil, err
+			}
+		}
+		if err := w.Close(); err != nil {
+			return size, nil, err
+		}
+		if n > 0 && size > 0 {
+			u.dropHash(keep, size)
 		}
 	}
 	if copyErr != nil {

@@ -2,7 +2,9 @@ package storage_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"path"
 	"testing"
 
@@ -225,6 +227,54 @@ func TestUploadLarge(t *testing.T) {
 				if fi, err := e.d.Stat(t.Context(), blobData(digest.FromBytes(content))); tc.name != "sha512 commit" && (err != nil || fi.Size() != size) {
 					t.Errorf("blob data: %v, %v", describe(fi), err)
 				}
+			})
+		})
+	}
+}
+
+// hangUp yields b and then, like a client closing its connection, cancels
+// the request's context and fails.
+type hangUp struct {
+	r      io.Reader
+	cancel context.CancelFunc
+}
+
+func (h *hangUp) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if err == io.EOF {
+		h.cancel()
+		return n, errBody
+	}
+	return n, err
+}
+
+// A client that hangs up mid-chunk cancels the request's context as its
+// body fails. What arrived is kept and its hash state recorded all the
+// same, on every driver (on S3 the state cannot be rebuilt later), for a
+// PATCH and for a closing PUT.
+func TestUploadClientHangsUp(t *testing.T) {
+	content := randomBytes(t, 3<<20+5)
+	for _, closing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "patch", true: "put"}[closing], func(t *testing.T) {
+			forEachDriver(t, func(t *testing.T, e *env) {
+				u := newUpload(t, e, "up/hangup")
+				appendChunk(t, e, "up/hangup", u.ID(), content[:1000], 0)
+				ctx, cancel := context.WithCancel(t.Context())
+				body := &hangUp{r: bytes.NewReader(content[1000 : 2<<20]), cancel: cancel}
+				var err error
+				if closing {
+					_, err = reopen(t, e, "up/hangup", u.ID()).Commit(ctx, digest.FromBytes(content), body)
+				} else {
+					_, err = reopen(t, e, "up/hangup", u.ID()).Append(ctx, body, 1000)
+				}
+				if !errors.Is(err, storage.ErrBlobUploadInvalid) {
+					t.Fatalf("request whose client hung up = %v, want ErrBlobUploadInvalid", err)
+				}
+				if got, err := reopen(t, e, "up/hangup", u.ID()).Size(t.Context()); err != nil || got != 2<<20 {
+					t.Fatalf("Size after the hang-up = %d, %v; want %d", got, err, 2<<20)
+				}
+				appendChunk(t, e, "up/hangup", u.ID(), content[2<<20:], 2<<20)
+				commitAndCheck(t, e, "up/hangup", u.ID(), content, digest.SHA256)
 			})
 		})
 	}

@@ -144,7 +144,11 @@ func (w *writer) flushPart() error {
 	if w.uploadID == "" {
 		id, err := w.d.createUpload(w.ctx, w.key)
 		if err != nil {
-			return pathErr(w.ctx, "write", w.p, err)
+			// Recorded like a failed part, so Close keeps the old state.
+			w.mu.Lock()
+			w.err = pathErr(w.ctx, "write", w.p, err)
+			w.mu.Unlock()
+			return w.err
 		}
 		w.uploadID = id
 	}
