@@ -63,6 +63,11 @@ func (e *s3Env) start(context.Context) error {
 	if e.srv != nil {
 		return nil
 	}
+	// versitygw closes every connection after one request unless told otherwise; S3 keeps them
+	// alive, and so must a fair stand-in for it. s3test.Start passes our environment on.
+	if err := os.Setenv("VGW_KEEP_ALIVE", "true"); err != nil {
+		return err
+	}
 	srv, err := s3test.Start(e.root)
 	if err != nil {
 		return fmt.Errorf("s3: %w", err)

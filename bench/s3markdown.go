@@ -88,8 +88,9 @@ func s3Section(e env, r *results) string {
 	}
 	fmt.Fprintf(&b, `
 %s and %s each keep their data in a bucket of one versitygw (the S3 gateway the
-tests use, .tools/bin/versitygw, posix backend) on 127.0.0.1, whose root is a directory in the
-run's temp directory, on the same disk as the filesystem stores. Every measurement gets a fresh,
+tests use, .tools/bin/versitygw, posix backend, with keep-alive on: by default it closes every
+connection after one request, which real S3 does not) on 127.0.0.1, whose root is a directory in
+the run's temp directory, on the same disk as the filesystem stores. Every measurement gets a fresh,
 empty bucket (a new directory), removed afterwards, so no run sees another's data. Both
 registries get the same registry:2 storage.s3 keys: bucket, region us-east-1, regionendpoint,
 static access and secret keys, forcepathstyle true, secure false, default chunk size (10 MiB
