@@ -2,11 +2,15 @@ package storage_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/berthhq/berth/storage"
+	"github.com/berthhq/berth/storage/driver"
+	"github.com/berthhq/berth/storage/driver/inmemory"
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -170,5 +174,53 @@ func checkManifest(t *testing.T, what string, m storage.Manifest, d digest.Diges
 	}
 	if !bytes.Equal(m.Content, content) {
 		t.Errorf("%s: content differs from what was put", what)
+	}
+}
+
+// countingDriver counts the calls that reach the driver.
+type countingDriver struct {
+	driver.Driver
+	calls atomic.Int64
+}
+
+func (c *countingDriver) GetContent(ctx context.Context, p string) ([]byte, error) {
+	c.calls.Add(1)
+	return c.Driver.GetContent(ctx, p)
+}
+
+func (c *countingDriver) Stat(ctx context.Context, p string) (driver.FileInfo, error) {
+	c.calls.Add(1)
+	return c.Driver.Stat(ctx, p)
+}
+
+// A HEAD by tag costs one storage round trip (the tag's link) once the
+// manifest's description is known, and by digest one (the revision link):
+// on S3 each is a request, and HEADs are what every pull starts with.
+func TestStatManifestRoundTrips(t *testing.T) {
+	cd := &countingDriver{Driver: inmemory.New()}
+	s, err := storage.New(cd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := mustRepo(t, s, "rt/app")
+	d := pushImage(t, repo, "v1", nil).Descriptor.Digest
+	for _, ref := range []string{"v1", d.String()} {
+		cd.calls.Store(0)
+		desc, err := repo.StatManifest(t.Context(), ref)
+		if err != nil || desc.Digest != d {
+			t.Fatalf("StatManifest(%s) = %v, %v", ref, desc.Digest, err)
+		}
+		if n := cd.calls.Load(); n != 1 {
+			t.Errorf("StatManifest(%s) made %d driver calls, want 1", ref, n)
+		}
+	}
+	// A deleted manifest is gone by tag and by digest at once.
+	if err := repo.DeleteManifest(t.Context(), d); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"v1", d.String()} {
+		if _, err := repo.StatManifest(t.Context(), ref); !errors.Is(err, storage.ErrManifestUnknown) {
+			t.Errorf("StatManifest(%s) after delete = %v, want ErrManifestUnknown", ref, err)
+		}
 	}
 }
