@@ -107,6 +107,15 @@ func (d *Driver) Stat(ctx context.Context, p string) (driver.FileInfo, error) {
 	if !isNotFound(err) {
 		return nil, pathErr(ctx, "stat", p, err)
 	}
+	// Not an object: a pending one (an upload's data between chunks, the
+	// usual case here), else a directory.
+	st, err := d.loadState(ctx, p, false)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return driver.FileInfoFields{FPath: p, FSize: st.size, FModTime: st.modTime}, nil
+	}
 	list, err := d.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: d.bucket, Prefix: aws.String(d.prefix(p)), MaxKeys: aws.Int32(1)})
 	if err != nil {
 		return nil, pathErr(ctx, "stat", p, err)
@@ -114,14 +123,7 @@ func (d *Driver) Stat(ctx context.Context, p string) (driver.FileInfo, error) {
 	if len(list.Contents) > 0 {
 		return driver.FileInfoFields{FPath: p, FIsDir: true}, nil
 	}
-	st, err := d.loadState(ctx, p, false)
-	if err != nil {
-		return nil, err
-	}
-	if st == nil {
-		return nil, &driver.PathError{Op: "stat", Path: p, Driver: driverName, Err: driver.ErrNotFound}
-	}
-	return driver.FileInfoFields{FPath: p, FSize: st.size, FModTime: st.modTime}, nil
+	return nil, &driver.PathError{Op: "stat", Path: p, Driver: driverName, Err: driver.ErrNotFound}
 }
 
 // URLFor implements driver.URLer with a presigned GET.
@@ -147,14 +149,10 @@ func (d *Driver) Move(ctx context.Context, source, dest string) error {
 	if err := d.check(ctx, dest); err != nil {
 		return err
 	}
-	head, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: d.bucket, Key: aws.String(d.key(source))})
-	if err != nil {
+	if err := d.copy(ctx, d.key(source), d.key(dest)); err != nil {
 		return pathErr(ctx, "move", source, err)
 	}
-	if err := d.copy(ctx, d.key(source), d.key(dest), aws.ToInt64(head.ContentLength)); err != nil {
-		return pathErr(ctx, "move", source, err)
-	}
-	_, err = d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: d.bucket, Key: aws.String(d.key(source))})
+	_, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: d.bucket, Key: aws.String(d.key(source))})
 	if err != nil && !isNotFound(err) {
 		return pathErr(ctx, "move", source, err)
 	}

@@ -124,18 +124,25 @@ func (d *Driver) PurgeWrites(ctx context.Context, olderThan time.Time) (int, err
 	return d.abortUploads(ctx, d.root, &olderThan)
 }
 
-// copy copies the object src to dst inside the bucket, server-side.
-func (d *Driver) copy(ctx context.Context, src, dst string, size int64) error {
+// copy copies the object src to dst inside the bucket, server-side: with
+// one CopyObject, or, for objects beyond its 5 GiB limit, with parallel
+// UploadPartCopy requests.
+func (d *Driver) copy(ctx context.Context, src, dst string) error {
 	source := aws.String(d.c.Bucket + "/" + src)
 	sse, kms := d.sse()
-	if size <= copyThreshold {
-		_, err := d.client.CopyObject(ctx, &s3.CopyObjectInput{
-			Bucket: d.bucket, Key: aws.String(dst), CopySource: source,
-			ContentType: aws.String("application/octet-stream"), MetadataDirective: types.MetadataDirectiveReplace,
-			StorageClass: d.storageClass(), ServerSideEncryption: sse, SSEKMSKeyId: kms,
-		})
+	_, err := d.client.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket: d.bucket, Key: aws.String(dst), CopySource: source,
+		ContentType: aws.String("application/octet-stream"), MetadataDirective: types.MetadataDirectiveReplace,
+		StorageClass: d.storageClass(), ServerSideEncryption: sse, SSEKMSKeyId: kms,
+	})
+	if err == nil || isNotFound(err) || isUnavailable(err) {
 		return err
 	}
+	head, herr := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: d.bucket, Key: aws.String(src)})
+	if herr != nil || aws.ToInt64(head.ContentLength) <= copyThreshold {
+		return err // not a size problem
+	}
+	size := aws.ToInt64(head.ContentLength)
 	id, err := d.createUpload(ctx, dst)
 	if err != nil {
 		return err
