@@ -118,9 +118,9 @@ func (d *Driver) walk(ctx context.Context, entries []driver.FileInfo, fn driver.
 
 // Delete implements driver.Driver: the object at p, or, when p is a
 // directory, every key below it. Writers' pending objects go too: their
-// state objects, and the multipart uploads those name. (A multipart upload
-// that no state names, from a process killed before its first Close, is
-// left to PurgeWrites.) Each case costs two or three requests.
+// state objects, the multipart uploads those name, and, below a deleted
+// directory, any multipart upload (parts that a process killed before its
+// first Close uploaded).
 func (d *Driver) Delete(ctx context.Context, p string) error {
 	if err := d.check(ctx, p); err != nil {
 		return err
@@ -144,6 +144,11 @@ func (d *Driver) Delete(ctx context.Context, p string) error {
 		return err
 	}
 	if n > 0 || p == "/" {
+		// Multipart uploads below that no state names: parts a killed
+		// process uploaded before its first Close.
+		if _, err := d.abortUploads(ctx, d.prefix(p), nil); err != nil {
+			return pathErr(ctx, "delete", p, err)
+		}
 		return nil
 	}
 	st, err := d.loadState(ctx, p, false)
