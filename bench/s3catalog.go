@@ -166,26 +166,28 @@ func (s *s3Catalog) Storage() StorageFactory {
 	}
 }
 
-// warm lists the whole catalog of st once through a throwaway server of the seeder's kind,
+// warm lists the whole catalog of st once through a throwaway server of each contender's kind,
 // before the measured server starts. The first listing of a freshly copied bucket is several
 // times slower than later ones on versitygw's posix backend (kernel caches that reading the
-// tree's directories and xattrs directly does not fill), and only the registry whose first
-// request walks every repository would pay it; after this, "first request after start"
-// measures the registry, not the copy. The seeder writes nothing while listing.
+// tree's directories and xattrs directly does not fill), and Berth (one listing per directory)
+// and Distribution (flat listings of every key) touch the tree differently; after a pass of
+// each, "first request after start" measures the registry, not the copy. Listing writes nothing.
 func (s *s3Catalog) warm(ctx context.Context, st Storage) error {
-	srv, err := s.seeder.Start(ctx, st, s.scratch)
-	if err != nil {
-		return fmt.Errorf("warm: %w", err)
-	}
-	defer srv.Stop()
-	c := newClient()
-	defer c.CloseIdleConnections()
-	reg, err := newRegClient(c, srv.URL)
-	if err != nil {
-		return err
-	}
-	if _, err := s.full(ctx, reg); err != nil {
-		return fmt.Errorf("warm: %w", err)
+	for _, side := range s.sides {
+		srv, err := side.kind.Start(ctx, st, s.scratch)
+		if err != nil {
+			return fmt.Errorf("warm: %w", err)
+		}
+		c := newClient()
+		reg, err := newRegClient(c, srv.URL)
+		if err == nil {
+			_, err = s.full(ctx, reg)
+		}
+		c.CloseIdleConnections()
+		srv.Stop()
+		if err != nil {
+			return fmt.Errorf("warm with %s: %w", side.kind.Name(), err)
+		}
 	}
 	return nil
 }
