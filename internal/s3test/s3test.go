@@ -92,7 +92,9 @@ func Start(dir string) (*Server, error) {
 	}
 	cmd := exec.Command(bin, "--access", AccessKey, "--secret", SecretKey, "--region", Region,
 		"--port", addr, "--quiet", "posix", dir)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY=", "ROOT_SECRET_KEY=")
+	// Keep-alive as S3 does: by default versitygw closes every connection
+	// after one request, which makes each round trip a new TCP connection.
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY=", "ROOT_SECRET_KEY=", "VGW_KEEP_ALIVE=true")
 	log, err := os.Create(filepath.Join(filepath.Dir(filepath.Clean(dir)), filepath.Base(dir)+".versitygw.log"))
 	if err != nil {
 		return nil, err
