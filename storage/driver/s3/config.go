@@ -57,6 +57,8 @@ type Config struct {
 	// MaxAttempts is how many times a request is tried before its error
 	// reaches the caller (default 5), with exponential backoff between.
 	MaxAttempts int
+	// MaxBackoff caps the wait between attempts (default 4s).
+	MaxBackoff time.Duration
 	// RequestTimeout bounds a single request's wait for response headers
 	// (default 60s).
 	RequestTimeout time.Duration
@@ -99,6 +101,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 4 * time.Second
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 60 * time.Second

@@ -37,7 +37,8 @@ func newFaultEnv(t *testing.T, b s3test.Bucket, mutate ...func(*s3.Config)) *fau
 	t.Helper()
 	root := "/fault/" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 	p := newFaultProxy(t, b.Endpoint)
-	through := append([]func(*s3.Config){func(c *s3.Config) { c.RegionEndpoint = p.URL }}, mutate...)
+	// Short backoffs: the tests count attempts, not seconds.
+	through := append([]func(*s3.Config){func(c *s3.Config) { c.RegionEndpoint, c.MaxBackoff = p.URL, 20 * time.Millisecond }}, mutate...)
 	return &faultEnv{b: b, root: root, proxy: p, faulty: newDriver(t, b, root, through...), direct: newDriver(t, b, root)}
 }
 

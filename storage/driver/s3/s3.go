@@ -88,7 +88,7 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 			// its attempts rather than failing at once.
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = c.MaxAttempts
-				o.MaxBackoff = 4 * time.Second
+				o.MaxBackoff = c.MaxBackoff
 				o.RateLimiter = ratelimit.None
 			})
 		}),
