@@ -38,7 +38,7 @@ func newFaultEnv(t *testing.T, b s3test.Bucket, mutate ...func(*s3.Config)) *fau
 	root := "/fault/" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 	p := newFaultProxy(t, b.Endpoint)
 	// Short backoffs: the tests count attempts, not seconds.
-	through := append([]func(*s3.Config){func(c *s3.Config) { c.RegionEndpoint, c.MaxBackoff = p.URL, 20 * time.Millisecond }}, mutate...)
+	through := append([]func(*s3.Config){func(c *s3.Config) { c.RegionEndpoint, c.MaxBackoff = p.URL, 20*time.Millisecond }}, mutate...)
 	return &faultEnv{b: b, root: root, proxy: p, faulty: newDriver(t, b, root, through...), direct: newDriver(t, b, root)}
 }
 
