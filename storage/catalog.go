@@ -20,13 +20,10 @@ func (s *Store) Catalog(ctx context.Context, last string, n int) ([]string, bool
 // CatalogFunc is Catalog over only the repositories keep accepts (all when
 // keep is nil), so pages stay full when a caller may see only some.
 func (s *Store) CatalogFunc(ctx context.Context, last string, n int, keep func(name string) bool) ([]string, bool, error) {
-	var all []string
-	var err error
 	if s.index.on {
-		all, err = s.indexedRepositories(ctx)
-	} else {
-		all, err = s.walkRepositories(ctx)
+		return s.indexedCatalog(ctx, last, n, keep)
 	}
+	all, err := s.walkRepositories(ctx)
 	if err != nil {
 		return nil, false, err
 	}

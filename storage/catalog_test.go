@@ -118,7 +118,7 @@ func TestCatalogIndex(t *testing.T) {
 		for _, name := range []string{"old/one", "old/two", "x"} {
 			pushImage(t, mustRepo(t, unindexed, name), "v1", nil)
 		}
-		if _, err := e.d.Stat(ctx, v2Root+"/_berth/catalog-built"); err == nil {
+		if _, err := e.d.Stat(ctx, v2Root+"/_berth/repositories-built"); err == nil {
 			t.Fatal("an index exists before any indexed Store ran")
 		}
 		replicaA, _ := storage.New(e.d, storage.WithCatalogIndex(true))
@@ -127,7 +127,7 @@ func TestCatalogIndex(t *testing.T) {
 		if got, _, err := replicaA.Catalog(ctx, "", -1); err != nil || !slices.Equal(got, want) {
 			t.Fatalf("first catalog (builds the index) = %q, %v; want %q", got, err, want)
 		}
-		if _, err := e.d.Stat(ctx, v2Root+"/_berth/catalog-built"); err != nil {
+		if _, err := e.d.Stat(ctx, v2Root+"/_berth/repositories-built"); err != nil {
 			t.Fatalf("index not marked built: %v", err)
 		}
 		// A repository created on replica B shows in replica A's catalog.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path"
-	"strings"
 	"sync"
 
 	"github.com/berthhq/berth/storage/driver"
@@ -13,25 +12,56 @@ import (
 // On drivers where every call is a network round trip (S3), walking
 // repositories/ for the catalog costs a listing per directory: thousands of
 // requests for thousands of repositories. There the Store keeps a catalog
-// index instead: one empty object per repository,
+// index instead: one empty object per repository, in one directory,
 //
-//	/docker/registry/v2/_berth/catalog/<name with "/" as ":">
+//	/docker/registry/v2/_berth/repositories/<encoded name>
 //
-// written when a repository gets its first manifest, so the catalog is a
-// listing of one directory (a request per thousand repositories). ':' never
-// occurs in repository names, so the encoding is reversible. The index is
-// built once from a walk of repositories/ when its "built" marker is absent
-// (a bucket written by registry:2, or by a Berth before the index), by
-// whichever replica first serves a catalog request. Repositories that
-// registry:2 pushes into the bucket after that are indexed by the next
-// upload purge, whose walk visits every repository anyway.
+// written when a repository gets its first manifest. The encoding maps
+// each character of a name to one that sorts the same way among those
+// allowed in a single path component ('/' becomes '0', digits shift up by
+// one, '9' becomes ':'), so the index lists in the catalog's own order and
+// a page of the catalog is one listing from the previous page's last name
+// (driver.Pager), whatever the number of repositories.
+//
+// The index is built once from a walk of repositories/ when its "built"
+// marker is absent (a bucket written by registry:2, or by a Berth before
+// the index), by whichever replica first serves a catalog request.
+// Repositories that registry:2 pushes into the bucket after that are
+// indexed by the next upload purge, whose walk visits every repository
+// anyway.
 
-func catalogIndexPath() string { return path.Join(rootPath, "_berth", "catalog") }
+func catalogIndexPath() string { return path.Join(rootPath, "_berth", "repositories") }
 
-func catalogIndexBuiltPath() string { return path.Join(rootPath, "_berth", "catalog-built") }
+func catalogIndexBuiltPath() string { return path.Join(rootPath, "_berth", "repositories-built") }
 
 func catalogIndexEntry(name string) string {
-	return path.Join(catalogIndexPath(), strings.ReplaceAll(name, "/", ":"))
+	return path.Join(catalogIndexPath(), encodeIndexName(name))
+}
+
+func encodeIndexName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		switch {
+		case c == '/':
+			b[i] = '0'
+		case c >= '0' && c <= '9':
+			b[i] = c + 1 // '9' becomes ':'
+		}
+	}
+	return string(b)
+}
+
+func decodeIndexName(entry string) string {
+	b := []byte(entry)
+	for i, c := range b {
+		switch {
+		case c == '0':
+			b[i] = '/'
+		case c >= '1' && c <= ':':
+			b[i] = c - 1
+		}
+	}
+	return string(b)
 }
 
 // catalogIndex is the Store's in-memory side of the index.
@@ -61,24 +91,64 @@ func (s *Store) indexRepository(ctx context.Context, name string) error {
 	return nil
 }
 
-// indexedRepositories lists the repositories in the index, building the
+// indexedRepositories lists every repository in the index, building the
 // index first when it has never been built.
 func (s *Store) indexedRepositories(ctx context.Context) ([]string, error) {
+	var names []string
+	err := s.scanIndex(ctx, "", func(name string) bool {
+		names = append(names, name)
+		return true
+	})
+	return names, err
+}
+
+// scanIndex calls fn for the indexed repositories after last, in order,
+// a page of listing at a time, until fn returns false.
+func (s *Store) scanIndex(ctx context.Context, last string, fn func(name string) bool) error {
 	if err := s.buildIndex(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	paths, err := s.d.List(ctx, catalogIndexPath())
-	if errors.Is(err, driver.ErrNotFound) {
-		return nil, nil
+	after := ""
+	if last != "" {
+		after = encodeIndexName(last)
 	}
-	if err != nil {
-		return nil, err
+	for {
+		paths, more, err := driver.ListPage(ctx, s.d, catalogIndexPath(), after, 1000)
+		if errors.Is(err, driver.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, p := range paths {
+			after = path.Base(p)
+			if !fn(decodeIndexName(after)) {
+				return nil
+			}
+		}
+		if !more {
+			return nil
+		}
 	}
-	names := make([]string, 0, len(paths))
-	for _, p := range paths {
-		names = append(names, strings.ReplaceAll(path.Base(p), ":", "/"))
-	}
-	return names, nil
+}
+
+// indexedCatalog is CatalogFunc over the index: it reads only as many
+// pages of the listing as the answer needs.
+func (s *Store) indexedCatalog(ctx context.Context, last string, n int, keep func(name string) bool) ([]string, bool, error) {
+	names := []string{}
+	more := false
+	err := s.scanIndex(ctx, last, func(name string) bool {
+		if keep != nil && !keep(name) {
+			return true
+		}
+		if n >= 0 && len(names) == n {
+			more = true
+			return false
+		}
+		names = append(names, name)
+		return true
+	})
+	return names, more, err
 }
 
 func (s *Store) buildIndex(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -85,6 +86,41 @@ type URLer interface {
 // writes started before olderThan and returns how many.
 type Purger interface {
 	PurgeWrites(ctx context.Context, olderThan time.Time) (int, error)
+}
+
+// Pager is an optional Driver upgrade for backends that list a directory
+// a page at a time, in lexical order, from a given name on (S3's
+// ListObjectsV2 with StartAfter).
+type Pager interface {
+	// ListPage returns the paths of up to n objects (not directories)
+	// directly in dir whose names sort after after (all when after is
+	// ""), in lexical order, and whether more may follow.
+	ListPage(ctx context.Context, dir, after string, n int) (paths []string, more bool, err error)
+}
+
+// ListPage is Pager.ListPage on d, or the same answer from List when d is
+// not a Pager.
+func ListPage(ctx context.Context, d Driver, dir, after string, n int) ([]string, bool, error) {
+	if p, ok := d.(Pager); ok {
+		return p.ListPage(ctx, dir, after, n)
+	}
+	all, err := d.List(ctx, dir)
+	if err != nil {
+		return nil, false, err
+	}
+	var page []string
+	for _, p := range all {
+		if name := p[strings.LastIndexByte(p, '/')+1:]; name > after {
+			if fi, err := d.Stat(ctx, p); err == nil && !fi.IsDir() {
+				page = append(page, p)
+			}
+		}
+	}
+	sort.Strings(page)
+	if len(page) > n {
+		return page[:n], true, nil
+	}
+	return page, false, nil
 }
 
 // FileWriter writes one object. Size reports the bytes written so far,

@@ -12,6 +12,7 @@ func treeCases() []testCase {
 	return []testCase{
 		{"Stat", testStat},
 		{"List", testList},
+		{"ListPage", testListPage},
 		{"Move", testMove},
 		{"Delete", testDelete},
 		{"Walk", testWalk},
@@ -24,6 +25,46 @@ func putTree(t *testing.T, d driver.Driver, paths ...string) {
 	t.Helper()
 	for _, p := range paths {
 		put(t, d, p, []byte(p))
+	}
+}
+
+// testListPage checks driver.ListPage, which is the driver's own when it is
+// a driver.Pager: objects only, in order, from a name on, a page at a time.
+func testListPage(t *testing.T, d driver.Driver) {
+	ctx := t.Context()
+	names := []string{"a", "a-b", "a.b", "a0", "a:b", "b", "c_d", "z"}
+	for _, n := range names {
+		put(t, d, "/p/"+n, []byte(n))
+	}
+	put(t, d, "/p/sub/x", []byte("in a subdirectory"))
+	var got []string
+	after := ""
+	for range len(names) + 1 {
+		page, more, err := driver.ListPage(ctx, d, "/p", after, 3)
+		if err != nil {
+			t.Fatalf("ListPage(/p, %q, 3): %v", after, err)
+		}
+		if len(page) > 3 {
+			t.Fatalf("ListPage(/p, %q, 3) returned %d paths", after, len(page))
+		}
+		got = append(got, page...)
+		if len(page) > 0 {
+			after = page[len(page)-1][len("/p/"):]
+		}
+		if !more {
+			break
+		}
+	}
+	var want []string
+	for _, n := range names {
+		want = append(want, "/p/"+n)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ListPage pages = %q, want %q", got, want)
+	}
+	page, _, err := driver.ListPage(ctx, d, "/p", "a0", 100)
+	if err != nil || !slices.Equal(page, want[4:]) {
+		t.Errorf("ListPage(/p, a0) = %q, %v; want %q", page, err, want[4:])
 	}
 }
 

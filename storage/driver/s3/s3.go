@@ -55,6 +55,7 @@ var (
 	_ driver.Driver = (*Driver)(nil)
 	_ driver.URLer  = (*Driver)(nil)
 	_ driver.Purger = (*Driver)(nil)
+	_ driver.Pager  = (*Driver)(nil)
 )
 
 // New returns a driver for the bucket c names. It does not contact S3;

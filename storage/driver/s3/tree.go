@@ -203,3 +203,26 @@ func (d *Driver) deletePrefix(ctx context.Context, p string) (int, error) {
 	}
 	return n, nil
 }
+
+// ListPage implements driver.Pager with one ListObjectsV2 request.
+func (d *Driver) ListPage(ctx context.Context, dir, after string, n int) ([]string, bool, error) {
+	if err := d.check(ctx, dir); err != nil {
+		return nil, false, err
+	}
+	prefix := d.prefix(dir)
+	in := &s3.ListObjectsV2Input{Bucket: d.bucket, Prefix: aws.String(prefix), Delimiter: aws.String("/"), MaxKeys: aws.Int32(int32(min(n, 1000)))}
+	if after != "" {
+		in.StartAfter = aws.String(prefix + after)
+	}
+	out, err := d.client.ListObjectsV2(ctx, in)
+	if err != nil {
+		return nil, false, pathErr(ctx, "list", dir, err)
+	}
+	paths := make([]string, 0, len(out.Contents))
+	for _, o := range out.Contents {
+		if k := aws.ToString(o.Key); k != prefix && !strings.HasSuffix(k, stateSuffix) {
+			paths = append(paths, d.path(k))
+		}
+	}
+	return paths, aws.ToBool(out.IsTruncated), nil
+}
