@@ -135,7 +135,7 @@ const s3Prefix = "s3-"
 
 // s3Comparison titles the table of the S3 scenarios, which the report puts in a section of its
 // own (see s3markdown.go).
-const s3Comparison = "Berth vs Distribution, both on S3 (one versitygw)"
+const s3Comparison = "Berth vs Distribution, both on S3"
 
 // s3Scenario runs one of the filesystem scenarios with both registries on S3: same load, a
 // fresh bucket per measurement, metric keys prefixed with s3- and the S3 targets.
