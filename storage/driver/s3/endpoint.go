@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 )
 
@@ -42,14 +43,24 @@ func (r *cachedResolver) ResolveEndpoint(ctx context.Context, p s3.EndpointParam
 	e, ok := r.m[k]
 	r.mu.Unlock()
 	if ok {
-		return e, nil
+		return copyEndpoint(e), nil
 	}
 	e, err := r.next.ResolveEndpoint(ctx, p)
 	if err != nil {
 		return e, err
 	}
 	r.mu.Lock()
-	r.m[k] = e
+	r.m[k] = copyEndpoint(e)
 	r.mu.Unlock()
 	return e, nil
+}
+
+// copyEndpoint copies what the SDK writes into as a request goes on (the
+// properties, the headers), so that the cached endpoint is only ever read.
+func copyEndpoint(e smithyendpoints.Endpoint) smithyendpoints.Endpoint {
+	var props smithy.Properties
+	props.SetAll(&e.Properties)
+	e.Properties = props
+	e.Headers = e.Headers.Clone()
+	return e
 }
