@@ -107,7 +107,6 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 		if c.RegionEndpoint != "" {
 			o.BaseEndpoint = aws.String(c.RegionEndpoint)
 		}
-		o.EndpointResolverV2 = newCachedResolver()
 		// Checksums only where S3 demands them: the registry verifies
 		// every blob's digest itself, and many S3-compatible servers do
 		// not know the newer checksum headers.
