@@ -21,16 +21,11 @@ func (d *Driver) GetContent(ctx context.Context, p string) ([]byte, error) {
 	if p == "/" {
 		return nil, &driver.PathError{Op: "get", Path: p, Driver: driverName, Err: driver.ErrNotFound}
 	}
-	out, err := d.client.GetObject(ctx, &s3.GetObjectInput{Bucket: d.bucket, Key: aws.String(d.key(p))})
+	o, err := d.getObject(ctx, d.key(p))
 	if err != nil {
 		return nil, pathErr(ctx, "get", p, err)
 	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	if err != nil {
-		return nil, pathErr(ctx, "get", p, err)
-	}
-	return b, nil
+	return o.body, nil
 }
 
 // PutContent implements driver.Driver. A PutObject is atomic in S3.
@@ -100,9 +95,9 @@ func (d *Driver) Stat(ctx context.Context, p string) (driver.FileInfo, error) {
 	if p == "/" {
 		return driver.FileInfoFields{FPath: p, FIsDir: true}, nil
 	}
-	head, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: d.bucket, Key: aws.String(d.key(p))})
+	head, err := d.headObject(ctx, d.key(p))
 	if err == nil {
-		return driver.FileInfoFields{FPath: p, FSize: aws.ToInt64(head.ContentLength), FModTime: aws.ToTime(head.LastModified)}, nil
+		return driver.FileInfoFields{FPath: p, FSize: head.size, FModTime: head.modTime}, nil
 	}
 	if !isNotFound(err) {
 		return nil, pathErr(ctx, "stat", p, err)

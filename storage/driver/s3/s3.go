@@ -49,6 +49,8 @@ type Driver struct {
 	root string
 	// bufs recycles part buffers (*[]byte of capacity ChunkSize).
 	bufs sync.Pool
+	// lean, when set, makes small GETs and HEADs without the SDK.
+	lean *lean
 }
 
 var (
@@ -116,6 +118,9 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 	d := &Driver{c: c, client: client, presign: s3.NewPresignClient(client), bucket: aws.String(c.Bucket)}
 	if c.RootDirectory != "" {
 		d.root = c.RootDirectory + "/"
+	}
+	if d.lean, err = newLean(c, cfg.Credentials, httpClient); err != nil {
+		return nil, fmt.Errorf("s3: regionendpoint: %w", err)
 	}
 	return d, nil
 }
@@ -218,6 +223,10 @@ func httpStatus(err error) int {
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) {
 		return re.HTTPStatusCode()
+	}
+	var le *leanError
+	if errors.As(err, &le) {
+		return le.status
 	}
 	return 0
 }

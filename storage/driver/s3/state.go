@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"strconv"
 	"time"
 
@@ -43,32 +42,20 @@ func (d *Driver) stateKey(p string) string { return d.key(p) + stateSuffix }
 // loadState returns the pending state of p, or nil when p has none; with
 // withTail it reads the tail too.
 func (d *Driver) loadState(ctx context.Context, p string, withTail bool) (*state, error) {
-	key := aws.String(d.stateKey(p))
-	var (
-		meta    map[string]string
-		modTime time.Time
-		body    io.ReadCloser
-	)
+	var o object
+	var err error
 	if withTail {
-		out, err := d.client.GetObject(ctx, &s3.GetObjectInput{Bucket: d.bucket, Key: key})
-		if isNotFound(err) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, pathErr(ctx, "load write state", p, err)
-		}
-		meta, modTime, body = out.Metadata, aws.ToTime(out.LastModified), out.Body
-		defer body.Close()
+		o, err = d.getObject(ctx, d.stateKey(p))
 	} else {
-		out, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: d.bucket, Key: key})
-		if isNotFound(err) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, pathErr(ctx, "load write state", p, err)
-		}
-		meta, modTime = out.Metadata, aws.ToTime(out.LastModified)
+		o, err = d.headObject(ctx, d.stateKey(p))
 	}
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, pathErr(ctx, "load write state", p, err)
+	}
+	meta, modTime := o.meta, o.modTime
 	st := &state{uploadID: meta[metaUploadID], modTime: modTime}
 	parts, err1 := strconv.ParseInt(meta[metaParts], 10, 32)
 	size, err2 := strconv.ParseInt(meta[metaSize], 10, 64)
@@ -76,13 +63,7 @@ func (d *Driver) loadState(ctx context.Context, p string, withTail bool) (*state
 		return nil, pathErr(ctx, "load write state", p, errCorruptState)
 	}
 	st.parts, st.size = int32(parts), size
-	if body != nil {
-		b, err := io.ReadAll(body)
-		if err != nil {
-			return nil, pathErr(ctx, "load write state", p, err)
-		}
-		st.tail = b
-	}
+	st.tail = o.body
 	return st, nil
 }
 
