@@ -16,10 +16,11 @@ import (
 )
 
 // Objects up to copyThreshold are copied with one CopyObject; larger ones
-// (CopyObject stops at 5 GiB) with parallel UploadPartCopy requests.
+// with parallel UploadPartCopy requests, which S3 (and versitygw: 1 GiB in
+// ~2 s against ~3.5 s) serves faster than one long copy.
 const (
-	copyThreshold   = 5 << 30
-	copyPartSize    = 512 << 20
+	copyThreshold   = 128 << 20
+	copyPartSize    = 32 << 20
 	copyConcurrency = 8
 )
 
@@ -124,30 +125,33 @@ func (d *Driver) PurgeWrites(ctx context.Context, olderThan time.Time) (int, err
 	return d.abortUploads(ctx, d.root, &olderThan)
 }
 
-// copy copies the object src to dst inside the bucket, server-side: with
-// one CopyObject, or, for objects beyond its 5 GiB limit, with parallel
-// UploadPartCopy requests.
+// copy copies the object src to dst inside the bucket, server-side.
 func (d *Driver) copy(ctx context.Context, src, dst string) error {
-	source := aws.String(d.c.Bucket + "/" + src)
+	head, err := d.headObject(ctx, src)
+	if err != nil {
+		return err
+	}
+	if head.size > copyThreshold {
+		return d.copyParts(ctx, src, dst, head.size, copyPartSize)
+	}
 	sse, kms := d.sse()
-	_, err := d.client.CopyObject(ctx, &s3.CopyObjectInput{
-		Bucket: d.bucket, Key: aws.String(dst), CopySource: source,
+	_, err = d.client.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket: d.bucket, Key: aws.String(dst), CopySource: aws.String(d.c.Bucket + "/" + src),
 		ContentType: aws.String("application/octet-stream"), MetadataDirective: types.MetadataDirectiveReplace,
 		StorageClass: d.storageClass(), ServerSideEncryption: sse, SSEKMSKeyId: kms,
 	})
-	if err == nil || isNotFound(err) || isUnavailable(err) {
-		return err
-	}
-	head, herr := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: d.bucket, Key: aws.String(src)})
-	if herr != nil || aws.ToInt64(head.ContentLength) <= copyThreshold {
-		return err // not a size problem
-	}
-	size := aws.ToInt64(head.ContentLength)
+	return err
+}
+
+// copyParts copies src to dst with parallel UploadPartCopy requests of
+// partSize bytes.
+func (d *Driver) copyParts(ctx context.Context, src, dst string, size, partSize int64) error {
+	source := aws.String(d.c.Bucket + "/" + src)
 	id, err := d.createUpload(ctx, dst)
 	if err != nil {
 		return err
 	}
-	parts := int32((size + copyPartSize - 1) / copyPartSize)
+	parts := int32((size + partSize - 1) / partSize)
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -155,8 +159,8 @@ func (d *Driver) copy(ctx context.Context, src, dst string) error {
 		sem   = make(chan struct{}, copyConcurrency)
 	)
 	for n := int32(1); n <= parts; n++ {
-		start := int64(n-1) * copyPartSize
-		end := min(start+copyPartSize, size) - 1
+		start := int64(n-1) * partSize
+		end := min(start+partSize, size) - 1
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
