@@ -175,15 +175,13 @@ func (u *Upload) Commit(ctx context.Context, d digest.Digest, body io.Reader) (v
 }
 
 // publish moves the verified data of upload id into the content store as
-// blob d (unless the store already has it), links it into the repository
-// and removes the upload.
+// blob d, links it into the repository and removes the upload. A blob the
+// store has already is replaced by the same bytes, atomically; asking
+// first would cost every new blob a lookup (three requests on S3) to
+// spare the rare full upload of a blob the client could have mounted.
 func (r *Repository) publish(ctx context.Context, id string, d digest.Digest, size int64) (v1.Descriptor, error) {
 	s := r.s
-	if _, err := s.d.Stat(ctx, blobDataPath(d)); errors.Is(err, driver.ErrNotFound) {
-		if err := s.d.Move(ctx, uploadDataPath(r.name, id), blobDataPath(d)); err != nil {
-			return v1.Descriptor{}, err
-		}
-	} else if err != nil {
+	if err := s.d.Move(ctx, uploadDataPath(r.name, id), blobDataPath(d)); err != nil {
 		return v1.Descriptor{}, err
 	}
 	if err := r.linkBlob(ctx, d); err != nil {
